@@ -99,8 +99,12 @@ def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
         X, rate, source = _synthetic(n, length, sample_rate, rng, unit_rms_synthetic)
         return X, rate, source, dict(file_counts([], length, min_rms)[1], n_train_files=0)
     waves, rate, _ = _read_folder(folder, pattern, sample_rate, length, length_name)
-    X = _pieces(waves, length, n, min_rms, rng, folder, min_relative_rms=min_relative_rms)
     usable, counts = file_counts(waves, length, min_rms, min_relative_rms)
+    # at once: the draw of pieces from silent recordings took its 50 rounds (~16 s under
+    # load) to say so, naming sample_segments' length
+    check_usable_recordings(waves, usable, 1, "the pieces are cut from them", folder,
+                            pattern, length, length_name, min_rms, min_relative_rms)
+    X = _pieces(waves, length, n, min_rms, rng, folder, min_relative_rms=min_relative_rms)
     counts["n_train_files"] = len(usable)
     return X, rate, f"WAV files {pattern!r} in {str(folder)}", counts
 
@@ -150,29 +154,9 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
     # for the evaluation left it nothing to cut ("length=1024 is longer than every
     # waveform"), for some seeds and not others
     usable, counts = file_counts(waves, length, min_rms, min_relative_rms)
-    long_enough = [w for w in waves if len(w) >= length]
-    if len(usable) < 2 and not any(np.any(w) for w in waves if len(w) < length):
-        # silent or quiet recordings (none shorter but sound): "give a shorter
-        # excerpt_length" changed nothing
-        quiet = sum(bool(np.any(w)) for w in long_enough) - len(usable)
-        why = (f"{quiet} of the others are quieter throughout: lower min_rms (or "
-               "min_relative_rms)" if quiet else
-               "the others are silent (every sample 0)")
-        raise ValueError(f"audio_dir {str(folder)!r} holds {len(usable)} recording(s) (of "
-                         f"{len(long_enough)} of at least {length_name}={length} samples "
-                         f"matching pattern={pattern!r}) with a piece of that length with RMS "
-                         f">= min_rms={min_rms:g} and >= min_relative_rms="
-                         f"{min_relative_rms:g} x the recording's, and the evaluation "
-                         "excerpts come from "
-                         f"recordings never trained on, so at least 2 are needed; {why}")
-    if len(usable) < 2:
-        raise ValueError(f"{length_name}={length} samples: audio_dir {str(folder)!r} holds "
-                         f"{len(usable)} recording(s) (of {len(waves)} matching "
-                         f"pattern={pattern!r}) of at least that length and not silent "
-                         f"(some piece with RMS >= min_rms={min_rms:g} and >= "
-                         f"min_relative_rms={min_relative_rms:g} x the recording's): the "
-                         "evaluation excerpts come from recordings never trained on, so at "
-                         f"least 2 are needed; give a shorter {length_name}")
+    check_usable_recordings(waves, usable, 2, "the evaluation excerpts come from recordings "
+                            "never trained on", folder, pattern, length, length_name, min_rms,
+                            min_relative_rms)
     n_held_files = min(max(1, round(held_out_fraction * len(usable))), len(usable) - 1)
     held = np.zeros(len(waves), dtype=bool)
     held[usable[rng.permutation(len(usable))[:n_held_files]]] = True
@@ -182,6 +166,53 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
                      folder, f"the {n_held_files} held-out recordings", min_relative_rms)
     counts.update(n_train_files=len(usable) - n_held_files, n_eval_files=n_held_files)
     return X, X_held, rate, f"WAV files {pattern!r} in {str(folder)}", counts
+
+
+def check_usable_recordings(waves, usable, needed, why, folder, pattern, length, length_name,
+                            min_rms, min_relative_rms):
+    """Refuse, before any piece is drawn, ``waves`` with fewer than ``needed`` recordings
+    that can give a piece (``usable``, of :func:`file_counts`), naming the study's
+    parameters: ``length_name`` when a shorter piece would do, else ``min_rms`` (with the
+    loudest piece's RMS) for quiet recordings, or saying that they are silent. ``why``
+    says what the recordings are needed for."""
+    if len(usable) >= needed:
+        return
+    need = f"{why}, so at least {needed} {'is' if needed == 1 else 'are'} needed"
+    long_enough = [w for w in waves if len(w) >= length]
+    if any(np.any(w) for w in waves if len(w) < length):  # sound in shorter recordings
+        raise ValueError(f"{length_name}={length} samples: audio_dir {str(folder)!r} holds "
+                         f"{len(usable)} recording(s) (of {len(waves)} matching "
+                         f"pattern={pattern!r}) of at least that length and not silent "
+                         f"(some piece with RMS >= min_rms={min_rms:g} and >= "
+                         f"min_relative_rms={min_relative_rms:g} x the recording's): {need}; "
+                         f"give a shorter {length_name}")
+    # silent or quiet recordings (none shorter but sound): a shorter piece changes nothing
+    quiet = sum(bool(np.any(w)) for w in long_enough) - len(usable)
+    if quiet:
+        loudest = max(_loudest_piece(w, length)[0] for w in long_enough)
+        remedy = (f"{quiet} of the others are quieter throughout (the loudest piece's RMS is "
+                  f"{loudest:.3g}): lower min_rms (or min_relative_rms)")
+    else:
+        remedy = "the others are silent (every sample 0)"
+    raise ValueError(f"audio_dir {str(folder)!r} holds {len(usable)} recording(s) (of "
+                     f"{len(long_enough)} of at least {length_name}={length} samples "
+                     f"matching pattern={pattern!r}) with a piece of that length with RMS "
+                     f">= min_rms={min_rms:g} and >= min_relative_rms={min_relative_rms:g} x "
+                     f"the recording's, and {need}; {remedy}")
+
+
+def _loudest_piece(wave, length):
+    """``(loudest, whole)``: the largest RMS of a piece of ``length`` samples of ``wave``
+    (at least that long) and the RMS of all of it, 0 and 0 for a silent one."""
+    # the RMS of every window of length samples, from the running sum of squares (in
+    # float64, over the loudest sample: no overflow nor underflow whatever the scale)
+    top = float(np.max(np.abs(wave)))
+    if top == 0:
+        return 0.0, 0.0
+    energy = np.concatenate([[0.0], np.cumsum(np.square(wave / top, dtype=np.float64))])
+    loudest = np.max(energy[length:] - energy[:-length]) / length
+    return (float(np.sqrt(max(loudest, 0.0))) * top,
+            float(np.sqrt(energy[-1] / len(wave))) * top)
 
 
 def _gives_piece(wave, length, min_rms, min_relative_rms=0.0):
@@ -195,16 +226,12 @@ def _gives_piece(wave, length, min_rms, min_relative_rms=0.0):
         return False
     if min_rms == 0 and min_relative_rms == 0:
         return bool(np.any(wave))
-    # the RMS of every window of length samples, from the running sum of squares (in
-    # float64, over the loudest sample: no overflow nor underflow whatever the scale)
-    top = float(np.max(np.abs(wave)))
-    if top == 0:
+    loudest, whole = _loudest_piece(wave, length)
+    if loudest == 0:
         return False
-    energy = np.concatenate([[0.0], np.cumsum(np.square(wave / top, dtype=np.float64))])
-    loudest = np.max(energy[length:] - energy[:-length]) / length
-    level = max(min_rms, min_relative_rms * float(np.sqrt(energy[-1] / len(wave))) * top)
+    level = max(min_rms, min_relative_rms * whole)
     # a little slack for the running sum's rounding: the draw decides at the margin
-    return bool(np.sqrt(max(loudest, 0.0)) * top >= level * (1 - 1e-9))
+    return bool(loudest >= level * (1 - 1e-9))
 
 
 def _synthetic(n, length, sample_rate, rng, unit_rms):

@@ -50,7 +50,8 @@ def run_for(study: str, run: str):
 @contextlib.contextmanager
 def named_by_study(study: str, run: str, names: dict | None = None,
                    kept_in: str | None = None, params: dict | None = None,
-                   x_name: str = "X", derived: dict | None = None):
+                   x_name: str = "X", derived: dict | None = None,
+                   note: str | None = None):
     """Within the block, the ``ConvergenceWarning`` of a learner (or solver) the study
     calls names its knobs as the study's parameters. Inside :func:`run_for` (this study
     run for another) it names the calling study instead, every knob fixed there.
@@ -75,6 +76,10 @@ def named_by_study(study: str, run: str, names: dict | None = None,
         The callee's argument -> how the study derives its value in use from the
         study's parameters (``{"max_iter": "max_iter=200 * excerpt_length /
         crop_length"}``), said beside that value (``"max_iter (now 400, from ...)"``).
+    note : str, optional
+        What the study's user should know of this shortfall, appended to the remedy
+        (``"; expected at the default max_iter: ..."``, with the measurement that says
+        so and the setting to change); left out inside :func:`run_for`.
 
     Yields
     ------
@@ -89,10 +94,10 @@ def named_by_study(study: str, run: str, names: dict | None = None,
         # run for another study, whose user sets none of this study's parameters
         study, run = outer[0], f"{outer[1]}: {run}"
         names = dict.fromkeys((*SOLVER_KNOBS, *(names or {})))
-        kept_in = derived = None
+        kept_in = derived = note = None
     where = f"; {run}" + (f", kept in {kept_in}" if kept_in else "")
     advice = (f" (the study's parameters: -p NAME=VALUE on `v1model study run {study}`, "
-              f"run(NAME=VALUE) in Python{where})")
+              f"run(NAME=VALUE) in Python{where}){note or ''}")
     settings = SolverSettings(None, params or {}, names=names, advice=advice, x_name=x_name,
                               inherited=derived)
     with solver_settings(settings):

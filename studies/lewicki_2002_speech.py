@@ -167,7 +167,9 @@ def run(
     n_atoms : int, optional
         Number of kernels; default ``segment_length`` (complete).
     lam : float
-        L1 sparseness weight, in units of the unit-RMS segments.
+        L1 sparseness weight, in units of the unit-RMS segments; below
+        ``sqrt(segment_length)`` (8 for 64 samples), the norm of every segment:
+        at or above it every code is zero, refused before any file is read.
     n_segments : int, optional
         Training segments.
     min_rms : float
@@ -229,7 +231,9 @@ def run(
     ------
     ValueError
         Without ``audio_dir`` (the message says what to give), for a folder
-        with no matching WAV files or parameters out of range.
+        with no matching WAV files, or none that gives a segment (silent, or
+        quieter than ``min_rms`` throughout: refused once the files are read,
+        before any segment is drawn), or parameters out of range.
     FileNotFoundError
         For an ``audio_dir`` that is not a folder.
     """
@@ -248,6 +252,7 @@ def run(
     n_atoms = check_int(quick_default(n_atoms, quick, segment_length, segment_length),
                         "n_atoms", minimum=2)
     lam = check_positive(lam, "lam")
+    _check_lam_below_segments(lam, segment_length)
     n_segments = check_int(quick_default(n_segments, quick, *QUICK_DEFAULTS["n_segments"]),
                            "n_segments", minimum=1)
     min_rms = check_nonnegative(min_rms, "min_rms")
@@ -337,6 +342,22 @@ def run(
         receptive_field_analysis="v1model.analysis.auditory_tuning, bandwidth_fit",
     )
     return ds
+
+
+def _check_lam_below_segments(lam, segment_length):
+    """Refuse, in the study's terms and before any file is read, a ``lam`` that zeroes
+    every code: each segment is scaled to unit RMS (the synthetic sounds are made so),
+    so its norm is ``sqrt(segment_length)``, the largest drive ``|<d, x>|`` it can give
+    a unit-norm kernel. The learner refused it only after the segments were drawn,
+    naming its own ``X`` ("max ||x|| = 8 of X")."""
+    norm = float(np.sqrt(segment_length))
+    if lam >= norm:
+        raise ValueError(
+            f"lam={lam!r} is at least sqrt(segment_length) = {norm:.4g}, the norm of every "
+            f"segment of segment_length={segment_length} samples (each scaled to unit "
+            f"RMS): every code is zero whatever the unit-norm kernels, so nothing can be "
+            f"learned; give lam well below {norm:.4g} (default 0.5: ~7% relative error "
+            f"on FSDD), or a longer segment_length")
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:

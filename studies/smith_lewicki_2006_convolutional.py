@@ -85,7 +85,15 @@ quick run (matching pursuit, seed 0, 2026-12-07) leaves 4 of its 1,600
 training crops short (0.25%, one in each of 4 updates) and none of the
 control's 528: a crop short of 15 dB still gives a descent direction, so this
 warning can be left alone; one that counts most updates asks for a larger
-``max_iter`` or a lower ``snr_db``. The held-out excerpts' pursuit (limit
+``max_iter`` or a lower ``snr_db``. With ``method="fista"`` most crops are left
+short, as expected: the FSDD quick run (seed 0, 2026-12-07) leaves 767 of its
+792 training crops (99 of 100 updates; seed 1: 774) short of ``learning_tol``
+(1e-3) at ``max_iter=200``, and none of the control's. ``-p max_iter=1000``
+leaves none short and learns kernels that match them (median best
+shift-invariant |correlation| 0.85; 0.68 between seeds 0 and 1), with the
+same held-out relative error (0.219; 0.220 at 200), median power in band
+(0.55; 0.53) and slope within its standard error (0.09 +- 0.10; -0.01 +-
+0.09); the warning of this run says so. The held-out excerpts' pursuit (limit
 ``attrs["eval_max_iter"]``, derived from ``max_iter``) warns of those it leaves
 short (``attrs["eval_n_short"]``) naming the study's ``max_iter`` and ``snr_db``;
 with ``method="fista"`` the held-out codes' warning says their step limit
@@ -185,6 +193,14 @@ CODERS = ("learned_spikes", "gammatone_spikes", "random_spikes", "block_dct",
           "block_dct_4x")
 #: fidelities of the comparison, dB of signal-to-residual ratio
 TARGET_SNR_DB = (5.0, 10.0, 15.0, 20.0)
+#: appended to the warning of FISTA's training shortfall on speech: most crops stop at
+#: max_iter, and that is expected (measured; Training shortfall, module docstring)
+FISTA_SHORTFALL_NOTE = (
+    "; expected with method='fista': the FSDD quick run (seed 0, 2026-12-07) leaves 767 of "
+    "its 792 training crops short at max_iter=200, and with -p max_iter=1000 (none short) "
+    "learned kernels that match those (median best shift-invariant |correlation| 0.85, "
+    "against 0.68 between seeds 0 and 1) with the same held-out relative error (0.219; "
+    "0.220 at 200): give -p max_iter=1000 to code every crop to learning_tol")
 #: ``attrs["final_reconstruction_error"]`` averages the training relative error of the
 #: last this many updates (fewer when the run has fewer), recorded as
 #: ``attrs["final_reconstruction_error_updates"]``
@@ -491,7 +507,10 @@ def run(
     names = {"tol": "learning_tol"}
     if method == "fista":
         _check_lam_below_crops(lam, X, crop_length, "the audio excerpts")
-    with named_by_study(NAME, "learning the kernels", names, "history_n_unconverged"):
+    with named_by_study(NAME, "learning the kernels", names, "history_n_unconverged",
+                        # (not where max_iter is already as high as it advises)
+                        note=FISTA_SHORTFALL_NOTE if method == "fista" and max_iter < 1000
+                        else None):
         learned = learn_kernels(X, n_kernels, kernel_size, n_updates=n_updates, seed=rng,
                                 **learn)
     noise = rng.standard_normal(X.shape)

@@ -218,8 +218,9 @@ def test_sailnet_defaults_are_the_authors_and_the_documented_ones():
         batch_size=100, n_updates=25000, n_steps=50, eta=0.1, eta_average=0.3, border=20,
         Q0=None, W0=None, rate0=None, previous=None, seed=None, record_every=1, progress=True,
         dtype=np.float32)
+    # target None: not given (refused with simulator="numpy"), Brian2's "numpy" target
     assert _defaults(sailnet_inference) == dict(n_steps=50, eta=0.1, simulator="numpy",
-                                                target="numpy", tau=0.01, dtype=np.float32,
+                                                target=None, tau=0.01, dtype=np.float32,
                                                 progress=None)
     doc = learn_sailnet.__doc__
     for phrase in ("(default 256)", "(default 16)", "(default 0.05)", "defaults 1, 0.01, 0.1",
@@ -229,7 +230,8 @@ def test_sailnet_defaults_are_the_authors_and_the_documented_ones():
         assert phrase in doc, phrase
     doc = sailnet_inference.__doc__
     for phrase in ("(default 50)", "(default 0.1)", "NumPy kernel (default)",
-                   'target : {"numpy", "cython", "cpp_standalone"}, default "numpy"',
+                   'target : {"numpy", "cython", "cpp_standalone"}, optional',
+                   'default ``"numpy"``, which needs no compiler',
                    "default 10 ms", "dtype : float32 or float64, default float32",
                    "progress : bool or None, default None"):
         assert phrase in doc, phrase

@@ -492,6 +492,19 @@ def test_inference_bad_arguments(weights):
         sailnet_inference(X, Q, W, theta, simulator="nest")
 
 
+@pytest.mark.parametrize("setting, value", [("target", "cython"), ("target", "numpy"),
+                                            ("progress", True), ("progress", False)])
+def test_settings_the_numpy_kernel_does_not_use_are_refused(weights, setting, value):
+    # target="cython" ran the NumPy kernel without a word (and progress=True showed no bar)
+    X, Q, W, theta = weights
+    with pytest.raises(ValueError, match=re.escape(
+            f"{setting}={value!r} does not apply to simulator='numpy'") + r".*simulator='brian2'"):
+        sailnet_inference(X, Q, W, theta, **{setting: value})
+    # left out, the default NumPy kernel runs: the authors' LIF, spike for spike
+    np.testing.assert_array_equal(sailnet_inference(X, Q, W, theta, dtype=np.float64),
+                                  _authors_activities(X, Q, W, theta))
+
+
 @pytest.mark.slow
 def test_receptive_fields_localize_on_olshausen_images(shared_data):
     """The authors' defaults on the original sparsenet images: localized fields, rate near p."""

@@ -417,3 +417,41 @@ def test_a_quieter_copy_of_a_recording_gives_the_same_segments(tmp_path):
                                          r"number, got -1$"):
         get_study(NAME).run(quick=True, audio_dir=str(tmp_path / "both"),
                             min_relative_rms=-1, progress=False)
+
+
+@pytest.mark.parametrize("level", [0, 30])
+def test_a_folder_that_gives_no_segment_is_refused_before_any_is_drawn(tmp_path, monkeypatch,
+                                                                        level):
+    """Silent recordings (level 0) and recordings quieter than min_rms throughout (RMS
+    ~30 / 32768) give no segment: the draw took its 50 rounds (~16 s for a folder like
+    FSDD under load) to say so, naming sample_segments' ``length``. They are refused
+    as smith-lewicki refuses them, once the files are read, naming the study's
+    parameters; the quiet ones with the loudest segment's RMS, below which min_rms
+    would do."""
+    import stimuli.audio
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    rng = np.random.default_rng(0)
+    waves = [np.round(rng.standard_normal(1000) * level).astype(np.int16) for _ in range(3)]
+    for i, wave in enumerate(waves):
+        wavfile.write(tmp_path / f"take{i}.wav", 8000, wave)
+
+    def no_draw(*args, **kwargs):
+        raise AssertionError("segments were drawn from recordings that give none")
+
+    monkeypatch.setattr(stimuli.audio, "sample_segments", no_draw)
+    with pytest.raises(ValueError) as info:
+        get_study(NAME).run(quick=True, audio_dir=str(tmp_path), progress=False)
+    message = str(info.value)
+    assert message.startswith(f"audio_dir {str(tmp_path.resolve())!r} holds 0 recording(s) "
+                              "(of 3 of at least segment_length=64 samples matching "
+                              "pattern='*.wav') with a piece of that length with RMS >= "
+                              "min_rms=0.02")
+    if level == 0:
+        assert message.endswith("; the others are silent (every sample 0)")
+        return
+    # the loudest 64-sample segment's RMS, from every window of every recording
+    loudest = max(np.sqrt((sliding_window_view(w / 32768.0, 64) ** 2).mean(axis=1)).max()
+                  for w in waves)
+    assert f"(the loudest piece's RMS is {loudest:.3g}): lower min_rms" in message
+    assert 0 < loudest < 0.02

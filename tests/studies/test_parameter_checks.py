@@ -340,3 +340,27 @@ def test_a_stop_the_method_does_not_use_is_refused_up_front():
         "ValueError: lam=1.0 does not apply to method='mp'")
     assert _check_only(name, method="fista", snr_db=20.0).startswith(
         "ValueError: snr_db=20.0 does not apply to method='fista'")
+
+
+def test_a_lam_that_zeroes_every_code_is_refused_up_front_naming_lam():
+    """Every segment is scaled to unit RMS, so its norm is sqrt(segment_length) (8 for 64
+    samples): a lam at or above it leaves every code zero. It was refused only after the
+    segments were drawn, by the learner, naming its own X ("max ||x|| = 8 of X"), which a
+    study user never passes; the pre-flight let it through."""
+    name = "lewicki-2002-speech"
+    error = _check_only(name, lam=100.0)
+    assert error is not None and error.startswith(
+        "ValueError: lam=100.0 is at least sqrt(segment_length) = 8, the norm of every "
+        "segment of segment_length=64 samples")
+    assert "well below 8" in error and " of X" not in error
+    # the bound is the segments' norm: just below it passes, and it grows with the length
+    assert _check_only(name, lam=7.9) is None
+    assert _check_only(name, lam=11.0, segment_length=128) is None  # sqrt(128) = 11.31
+    assert "sqrt(segment_length) = 11.31" in _check_only(name, lam=11.4, segment_length=128)
+    # the segments have that norm (the synthetic ones too), and a run refuses it at once
+    from studies._auditory import load_audio
+
+    segments = load_audio(None, "*.wav", None, 64, 50, 0.02, np.random.default_rng(0))[0]
+    np.testing.assert_allclose(np.linalg.norm(segments, axis=1), 8.0, rtol=1e-9)
+    with pytest.raises(ValueError, match=r"^lam=8\.0 is at least sqrt\(segment_length\) = 8"):
+        get_study(name).run(quick=True, audio_dir="synthetic", lam=8.0, progress=False)

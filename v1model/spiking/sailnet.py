@@ -55,6 +55,7 @@ from ..validation import (
     check_positive,
     check_same_features,
     describe,
+    refuse_unused_settings,
     row_coords,
 )
 from . import _brian
@@ -89,7 +90,7 @@ def sailnet_inference(
     n_steps: int = 50,
     eta: float = 0.1,
     simulator: str = "numpy",
-    target: str = "numpy",
+    target: str | None = None,
     tau: float = 0.01,
     dtype=np.float32,
     progress: bool | None = None,
@@ -119,8 +120,10 @@ def sailnet_inference(
         network holds ``n_samples * nnz(W)`` synapses, about 65 bytes each at
         its peak while it is built (2000 samples with a dense 256 x 256 ``W``:
         ~8.5 GB); a batch that would not fit in memory is refused before.
-    target : {"numpy", "cython", "cpp_standalone"}, default "numpy"
-        Brian2 code-generation target (``simulator="brian2"`` only). A
+    target : {"numpy", "cython", "cpp_standalone"}, optional
+        Brian2 code-generation target (``simulator="brian2"`` only: given with
+        ``simulator="numpy"`` it is refused, as the NumPy kernel would ignore it);
+        default ``"numpy"``, which needs no compiler. A
         ``"cpp_standalone"`` project (about a minute to compile) is kept for the next
         call of the same network (``W``, ``n_steps``, ``eta``, ``tau`` and the number
         of stimuli), which runs it with its own ``X``, ``Q`` and ``theta`` uncompiled;
@@ -132,7 +135,8 @@ def sailnet_inference(
     dtype : float32 or float64, default float32
         Precision of the NumPy kernel.
     progress : bool or None, default None
-        ``simulator="brian2"`` only: a tqdm bar over the simulated time, as
+        ``simulator="brian2"`` only (refused, when given, with ``"numpy"``, whose
+        kernel has no bar): a tqdm bar over the simulated time, as
         :func:`v1model.spiking.spiking_lca`'s (None once the call has run 2 s, True
         at once, False never); until the simulation starts it says that Brian2
         builds (and compiles: a first cython run, one to a few minutes) the
@@ -152,7 +156,8 @@ def sailnet_inference(
     Raises
     ------
     ValueError
-        With ``simulator="brian2"``, when the network's synapses would not fit
+        For ``target`` or ``progress`` given with ``simulator="numpy"``, which
+        uses neither. With ``simulator="brian2"``, when the network's synapses would not fit
         in memory (:func:`v1model.validation.physical_memory`); with
         ``"numpy"``, when the kernel's arrays (``n_samples x n_neurons``, six
         float64 copies at most) would not.
@@ -175,7 +180,16 @@ def sailnet_inference(
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     eta = _check_eta(eta)
     simulator = check_choice(simulator, "simulator", SIMULATORS)
-    target = check_choice(target, "target", _brian.TARGETS)
+    if simulator == "numpy":
+        # both were ignored: target="cython" ran the NumPy kernel without a word
+        refuse_unused_settings("numpy", [
+            ("target", target, "it is the Brian2 code-generation target, and the NumPy "
+                               "kernel runs no Brian2; drop target, or give "
+                               "simulator='brian2'"),
+            ("progress", progress, "the NumPy kernel shows no bar (only the Brian2 "
+                                   "network's simulated time has one); drop progress, or "
+                                   "give simulator='brian2'")], name="simulator")
+    target = check_choice("numpy" if target is None else target, "target", _brian.TARGETS)
     tau = check_positive(tau, "tau")
     check_progress(progress)
     counts = _spike_counts(X, Q, W, theta, n_steps, eta, simulator, target, tau, dtype,
