@@ -649,8 +649,9 @@ def activity_ratio_probe(monkeypatch):
         return np.zeros((len(X), len(D)))
 
     monkeypatch.setattr(studies._learned, "learned_dictionary", learned)
+    # 64 pixels wide: the held-out split needs room for a patch and its border on each side
     monkeypatch.setattr(stimuli.images, "load_whitened",
-                        lambda *args, **kwargs: (np.zeros((1, 16, 16)), None))
+                        lambda *args, **kwargs: (np.zeros((1, 64, 64)), None))
     monkeypatch.setattr(stimuli, "sample_patches", patches)
     monkeypatch.setattr(v1model.inference, "lca", lca)
     return seen
