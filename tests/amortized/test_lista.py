@@ -949,12 +949,10 @@ def test_a_long_encode_draws_a_bar(small_problem, monkeypatch, capsys, progress,
 
 
 @pytest.mark.parametrize("parametrization", ["full", "step"])
-def test_encode_works_in_blocks_of_rows(parametrization, monkeypatch):
+def test_encode_works_in_blocks_of_rows(parametrization, monkeypatch, peak_memory):
     """``encode`` ran every layer on all the rows at once: its (n, n_atoms) temporaries
     peaked at 5x a 256 MB memmap. In blocks, the codes are those of one block, and the
     peak is the codes plus a block's work."""
-    import tracemalloc
-
     import v1model.amortized.lista as lista_module
 
     rng = np.random.default_rng(0)
@@ -966,15 +964,7 @@ def test_encode_works_in_blocks_of_rows(parametrization, monkeypatch):
     whole = net.encode(X)  # one block (3000 rows < ENCODE_BLOCK)
     monkeypatch.setattr(lista_module, "ENCODE_BLOCK", 256)
     np.testing.assert_allclose(net.encode(X), whole, rtol=1e-5, atol=1e-6)
-    net.encode(X[:10])  # one-off allocations out of the measure
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        Z = net.encode(X)
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+    Z, peak = peak_memory(lambda: net.encode(X))
     assert peak < Z.nbytes + 10 * 256 * 32 * Z.itemsize, (peak, Z.nbytes)
 
 

@@ -146,25 +146,17 @@ def test_coactive_babel_by_hand():
     np.testing.assert_allclose(ds.coactive_coherence.values, [0.0, 0.0, s, 0.0, s], atol=1e-12)
 
 
-def test_coactive_babel_of_many_codes_in_blocks(tmp_path):
+def test_coactive_babel_of_many_codes_in_blocks(tmp_path, peak_memory):
     """A float32 memmap of codes (more rows than one block) is read in blocks:
     the direct per-sample values, and no float64 temporaries of all the codes
     (before: 8x the codes)."""
-    import tracemalloc
-
     rng = np.random.default_rng(3)
     D = rng.standard_normal((32, 16))
     n = 40_000  # ten blocks of 4,096 rows
     codes = np.memmap(tmp_path / "codes.f32", dtype=np.float32, mode="w+", shape=(n, 32))
     codes[:] = rng.standard_normal((n, 32)) * (rng.random((n, 32)) < 0.15)
     codes[7] = 0.0
-    coactive_babel(codes[:10], D)  # first-call imports out of the traced run
-    tracemalloc.start()
-    try:
-        ds = coactive_babel(codes, D, tol=0.1)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    ds, peak = peak_memory(lambda: coactive_babel(codes, D, tol=0.1))
     assert peak < 2 * codes.nbytes, f"peaked at {peak / codes.nbytes:.1f}x the codes"
     Dn = D / np.linalg.norm(D, axis=1, keepdims=True)
     G = np.abs(Dn @ Dn.T)

@@ -493,21 +493,15 @@ def test_max_window_norm_is_the_brute_force_largest_window_norm(shape, window):
     assert len(set(values)) == 1  # the same additions in the same order, whatever block
 
 
-def test_max_window_norm_holds_no_copy_of_the_signals():
+def test_max_window_norm_holds_no_copy_of_the_signals(peak_memory):
     """The scaled copy, the squares and the running sums held 3-4 times the signals'
     memory (5 times for one long signal) before learning started."""
-    import tracemalloc
-
     from v1model.convolutional.learning import _max_window_norm
 
     X = np.ones((1, 10**6))
     X[0, 500_000:500_008] = 3.0
-    tracemalloc.start()
-    try:
-        top = _max_window_norm(X, (8,), block=2**12)  # a few arrays of 2**12 values
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    # a few arrays of 2**12 values
+    top, peak = peak_memory(lambda: _max_window_norm(X, (8,), block=2**12))
     assert top == pytest.approx(np.sqrt(8 * 9.0), rel=1e-12)
     assert peak < 0.05 * X.nbytes
 

@@ -345,19 +345,10 @@ def test_zero_dimensional_dataarrays_are_scalars():
         check_positive(xr.DataArray(True), "lam")
 
 
-def test_the_finite_check_needs_no_temporary_the_size_of_the_data():
-    import tracemalloc
-
+def test_the_finite_check_needs_no_temporary_the_size_of_the_data(peak_memory):
     X = np.ones((20_000, 256), dtype=np.float32)  # 20 MB; np.isfinite(X): a 5 MB bool
-    check_array(X, "X", ndim=2, dtype=np.float32)  # warm-up
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        assert check_array(X, "X", ndim=2, dtype=np.float32) is X
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+    checked, peak = peak_memory(lambda: check_array(X, "X", ndim=2, dtype=np.float32))
+    assert checked is X
     assert peak < X.size / 2  # a block of rows (1 MB), not X.size bytes
 
 

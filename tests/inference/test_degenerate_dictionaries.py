@@ -333,13 +333,11 @@ def test_hard_lca_duplicate_check_sees_a_dictionary_changed_in_place(monkeypatch
         lca(X, D, 0.5, threshold="hard", n_steps=5, dtype=np.float64)
 
 
-def test_duplicate_pairs_match_scipys_cosines_in_bounded_memory():
+def test_duplicate_pairs_match_scipys_cosines_in_bounded_memory(peak_memory):
     """duplicate_pairs (every hard-threshold lca call, OMP's shortfall warning) built
     the whole float64 Gram matrix, its |.| and a mask: it peaked at 64 MB
     (16 n_atoms^2 bytes) for the pairs of this 2000 x 16 dictionary. It now goes a block of
     rows at a time; the pairs are scipy's (1 - cosine distance), in sorted order."""
-    import tracemalloc
-
     from scipy.spatial.distance import pdist, squareform
 
     from v1model.inference._common import duplicate_pairs
@@ -353,11 +351,6 @@ def test_duplicate_pairs_match_scipys_cosines_in_bounded_memory():
     close = np.abs(1.0 - squareform(pdist(D, "cosine"))) >= min_cosine
     expected = [(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(close, k=1)))]
     assert expected == [(5, 1999), (7, 100), (900, 1800)]
-    tracemalloc.start()
-    try:
-        pairs = duplicate_pairs(D, min_cosine)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    pairs, peak = peak_memory(lambda: duplicate_pairs(D, min_cosine))
     assert pairs == expected
     assert peak < 30e6, f"peak {peak / 1e6:.0f} MB"  # the Gram matrix alone is 32 MB

@@ -6,8 +6,6 @@ Peaks are Python-level allocations traced by ``tracemalloc`` (NumPy reports
 its buffers to it): deterministic, no timing, no RSS.
 """
 
-import tracemalloc
-
 import numpy as np
 import pytest
 
@@ -38,17 +36,6 @@ def memmap_data(tmp_path_factory):
     return np.memmap(path, dtype=np.float32, mode="r", shape=(N_SAMPLES, N_FEATURES))
 
 
-def traced_peak(fn):
-    """``fn()`` and the peak of the memory it allocated (bytes)."""
-    tracemalloc.start()
-    try:
-        out = fn()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return out, peak
-
-
 LEARNERS = {
     "learn_online": lambda X: learn_online(X, 32, lam=1.0, n_updates=3, batch_size=64,
                                            seed=0, progress=False)[0],
@@ -65,13 +52,14 @@ LEARNERS = {
 
 
 @pytest.mark.parametrize("name", sorted(LEARNERS))
-def test_learner_does_not_load_a_memmap(memmap_data, name):
+def test_learner_does_not_load_a_memmap(memmap_data, name, peak_memory):
     # before: a float64 copy of X (2x the memmap) and, in the data initialisation,
     # X.std()'s temporary X - mean (2x more): 4x the memmap, 205 MB here
     # the same dictionary as from the data in memory, as float64 (first: its imports
     # and first-call caches are not the memmap's run's)
     D_ref = LEARNERS[name](np.array(memmap_data[:], dtype=np.float64))
-    D, peak = traced_peak(lambda: LEARNERS[name](memmap_data))
+    # warmed up by the reference run above; each learner starts anew from its seed
+    D, peak = peak_memory(lambda: LEARNERS[name](memmap_data), warm_up=False)
     assert peak < DATA_BYTES / 10, f"{name} peaked at {peak / 2**20:.1f} MB"
     np.testing.assert_array_equal(D, D_ref)
 
@@ -86,7 +74,7 @@ def test_data_initialisation_noise_scale_is_the_std():
                                                        rel=1e-12)
 
 
-def test_partial_fit_does_not_load_a_memmap_chunk(memmap_data):
+def test_partial_fit_does_not_load_a_memmap_chunk(memmap_data, peak_memory):
     chunk = memmap_data[:20_000]  # still a memmap: a float64 copy would be 10 MB
 
     def stream(X):
@@ -94,19 +82,23 @@ def test_partial_fit_does_not_load_a_memmap_chunk(memmap_data):
             X).components_
 
     D_ref = stream(np.array(chunk, dtype=np.float64))
-    D, peak = traced_peak(lambda: stream(chunk))
+    # one measure: a partial_fit of the 20,000 rows takes ~1 s (the least of three
+    # added 2 s); its bound, half the chunk, is far above the few blocks it holds
+    D, peak = peak_memory(lambda: stream(chunk), repeats=1, warm_up=False)
     assert peak < chunk.nbytes / 2, f"partial_fit peaked at {peak / 2**20:.1f} MB"
     np.testing.assert_array_equal(D, D_ref)
 
 
-def test_transform_of_a_memmap_makes_no_float64_copies(memmap_data):
+def test_transform_of_a_memmap_makes_no_float64_copies(memmap_data, peak_memory):
     """transform converts X once, to the working float32, and returns the
     solver's float32 codes (before: a float64 copy of X and of the codes too,
     4.8x the codes here)."""
     learner = SparseDictionaryLearner(64, lam=1.0, n_nonzero=5, transform_method="omp",
                                       n_updates=3, batch_size=64, seed=0).fit(memmap_data[:2000])
     ref = learner.transform(np.array(memmap_data[:1000], dtype=np.float64))
-    codes, peak = traced_peak(lambda: learner.transform(memmap_data))
+    # one measure: OMP codes of the whole memmap take over 1 s
+    codes, peak = peak_memory(lambda: learner.transform(memmap_data), repeats=1,
+                              warm_up=False)
     assert codes.dtype == np.float32
     assert peak < 3 * codes.nbytes, f"transform peaked at {peak / codes.nbytes:.1f}x the codes"
     # the same codes up to float32 rounding: BLAS may round 1000 rows' products otherwise

@@ -1,15 +1,13 @@
 """The SAE at scale: memory of the matching-pursuit encoder and backward pass, and
 the messages of encode on arrays larger than one block."""
 
-import tracemalloc
-
 import numpy as np
 import pytest
 
 from v1model.sae import SparseAutoencoder
 
 
-def test_mp_encode_memory_does_not_grow_with_k_times_block_rows():
+def test_mp_encode_memory_does_not_grow_with_k_times_block_rows(peak_memory):
     # encode is documented to add a few tens of MB at any n_samples; the matching-pursuit
     # encoder kept the backward pass's trace (k residuals of every block: k * rows * d)
     rng = np.random.default_rng(0)
@@ -17,12 +15,7 @@ def test_mp_encode_memory_does_not_grow_with_k_times_block_rows():
     sae = SparseAutoencoder(64, "mp", k=32, n_steps=1, batch_size=256, progress=False,
                             seed=0).fit(X)
     expected = sae.encode(X[:100])
-    tracemalloc.start()
-    try:
-        Z = sae.encode(X)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    Z, peak = peak_memory(lambda: sae.encode(X))
     # a trace would be 32 * 4096 * 256 * 4 bytes = 134 MB; the result is 1 MB
     assert peak - Z.nbytes < 40e6
     # equal up to float32 rounding: BLAS may round a block's products otherwise than
@@ -48,7 +41,7 @@ def test_encode_type_errors_of_a_large_array_name_its_shape(monkeypatch):
         sae.encode(X.astype(complex))
 
 
-def test_mp_backward_scatters_into_the_selected_atoms_only():
+def test_mp_backward_scatters_into_the_selected_atoms_only(peak_memory):
     # the backward pass built a dense one-hot (n_samples, n_atoms) matrix per pursuit step
     # and multiplied it with the contributions: 2 n n_atoms n_features flops a step (as much
     # as the forward pass; MP training at 8,192 latents ran 2x slower) and n * n_atoms memory
@@ -60,12 +53,7 @@ def test_mp_backward_scatters_into_the_selected_atoms_only():
     R = rng.standard_normal((256, 8))
     _, residual, trace = pursuit_forward(R, D, 3)
     G = 2 * residual / len(R)
-    tracemalloc.start()
-    try:
-        dD, dR = pursuit_backward(G, D, trace)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    (dD, dR), peak = peak_memory(lambda: pursuit_backward(G, D, trace))
     assert peak < 4e6  # a one-hot matrix alone: 256 * 8192 * 8 bytes = 16.8 MB
     # the same gradient as the one-hot product
     selected, coefficients, before = trace
@@ -86,7 +74,7 @@ def test_mp_backward_scatters_into_the_selected_atoms_only():
 
 
 @pytest.mark.parametrize("activation, params", [("topk", dict(k=4)), ("relu", dict(lam=1e-3))])
-def test_sparse_encode_holds_its_result_once(monkeypatch, activation, params):
+def test_sparse_encode_holds_its_result_once(monkeypatch, activation, params, peak_memory):
     # sp.vstack of one CSR matrix per block held the result twice at its peak (the blocks
     # and their join); the arrays now grow in place: about the result plus one block
     import scipy.sparse as sp
@@ -100,15 +88,7 @@ def test_sparse_encode_holds_its_result_once(monkeypatch, activation, params):
     monkeypatch.setattr(autoencoder, "ENCODE_BLOCK_ELEMENTS", 32 * 1000)  # 1,000 rows a block
     reference = sp.vstack([sp.csr_matrix(sae.encode(X[i:i + 1000]))
                            for i in range(0, len(X), 1000)], format="csr")
-    sae.encode(X[:3000], sparse=True)
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        Z = sae.encode(X, sparse=True)
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+    Z, peak = peak_memory(lambda: sae.encode(X, sparse=True))
     size = Z.data.nbytes + Z.indices.nbytes + Z.indptr.nbytes
     assert reference.nnz > 40_000 and size > 1e6
     assert peak < 1.5 * size  # the join alone made it 2x

@@ -3,9 +3,8 @@
 a block, not n_samples x n_latents temporaries), a sparse result, a memmap
 that is not copied, and AuxK computed in the dead latents' rows only. The
 block size is shrunk (monkeypatched) so that small shapes take the blocked
-paths; memory is measured with tracemalloc, which sees NumPy's allocations."""
-
-import tracemalloc
+paths; memory is measured with tracemalloc, which sees NumPy's allocations (the least
+of three measures, ``peak_memory`` of tests/conftest.py)."""
 
 import numpy as np
 import pytest
@@ -33,18 +32,6 @@ def models(data):
             for act, settings in SETTINGS.items()}
 
 
-def _peak(fn):
-    """``fn()`` and the peak of the memory it allocated (bytes, tracemalloc)."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        result = fn()
-        return result, tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.mark.parametrize("activation", list(SETTINGS))
 def test_encode_in_blocks_equals_each_sample_alone(models, data, activation, monkeypatch):
     sae = models[activation]
@@ -60,26 +47,27 @@ def test_encode_in_blocks_equals_each_sample_alone(models, data, activation, mon
     np.testing.assert_allclose(sae.reconstruct(X), sae.decode(whole), rtol=1e-5, atol=1e-5)
 
 
-def test_encode_memory_is_the_result_and_one_block(models, data, monkeypatch):
+def test_encode_memory_is_the_result_and_one_block(models, data, monkeypatch, peak_memory):
     # 6000 x 512 latents: float32 codes of 12.3 MB. Encoded whole, topk's pre-activations
     # (12.3 MB), argpartition's indices (24.6 MB), masks and the float32 copy of X came
     # on top (measured 45 MB above the result); in blocks of 64 rows, ~0.5 MB
     sae = models["topk"]
     monkeypatch.setattr(autoencoder, "ENCODE_BLOCK_ELEMENTS", 64 * 512, raising=False)
-    Z, peak = _peak(lambda: sae.encode(data))  # float64 X: converted block by block
+    Z, peak = peak_memory(lambda: sae.encode(data))  # float64 X: converted block by block
     assert peak - Z.nbytes < 2e6, f"{(peak - Z.nbytes) / 1e6:.1f} MB above the result"
     # reconstruct holds the latents of one block, not of all of X
-    R, peak = _peak(lambda: sae.reconstruct(data))
+    R, peak = peak_memory(lambda: sae.reconstruct(data))
     assert peak - R.nbytes < 2e6, f"{(peak - R.nbytes) / 1e6:.1f} MB above the result"
 
 
-def test_encode_of_a_memmap_reads_it_in_blocks(models, data, tmp_path, monkeypatch):
+def test_encode_of_a_memmap_reads_it_in_blocks(models, data, tmp_path, monkeypatch,
+                                               peak_memory):
     sae = models["batchtopk"]
     path = tmp_path / "acts.npy"
     np.save(path, data.astype(np.float32))
     X = np.load(path, mmap_mode="r")
     monkeypatch.setattr(autoencoder, "ENCODE_BLOCK_ELEMENTS", 64 * 512, raising=False)
-    codes, peak = _peak(lambda: sae.encode(X, sparse=True))
+    codes, peak = peak_memory(lambda: sae.encode(X, sparse=True))
     assert sp.issparse(codes) and codes.format == "csr" and codes.dtype == np.float32
     assert peak < 2e6 + 12 * codes.nnz  # a block, and the non-zeros (CSR and their copy)
     np.testing.assert_array_equal(codes.toarray(), sae.encode(X))
@@ -111,15 +99,17 @@ def test_a_non_finite_value_in_a_later_block_is_named_by_its_rows(models, data, 
         sae.encode(data[:1000, :8])
 
 
-def test_fit_and_partial_fit_do_not_copy_a_memmap(data, tmp_path):
+def test_fit_and_partial_fit_do_not_copy_a_memmap(data, tmp_path, peak_memory):
     big = np.tile(data.astype(np.float32), (8, 2))  # 48,000 x 32 float32: 6.1 MB
     path = tmp_path / "acts.npy"
     np.save(path, big)
     X = np.load(path, mmap_mode="r")
     sae = SparseAutoencoder(64, "topk", k=4, n_steps=5, batch_size=64, seed=0, progress=False)
-    _, peak = _peak(lambda: sae.fit(X))
+    _, peak = peak_memory(lambda: sae.fit(X))  # each fit starts anew
     assert peak < X.nbytes / 4, f"fit allocated {peak / 1e6:.1f} MB for a {X.nbytes / 1e6} MB X"
-    _, peak = _peak(lambda: [sae.partial_fit(X[i:i + 16000]) for i in range(0, 48000, 16000)])
+    # one measure: partial_fit continues the training, a repeat would measure other calls
+    _, peak = peak_memory(lambda: [sae.partial_fit(X[i:i + 16000])
+                                   for i in range(0, 48000, 16000)], repeats=1, warm_up=False)
     assert peak < X.nbytes / 4
     assert sae.components_.dtype == np.float32 and sae.encoder_.dtype == np.float32
 

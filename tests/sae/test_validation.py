@@ -613,26 +613,18 @@ def test_huge_n_latents_is_refused_by_name():
         SparseAutoencoder(10**11, "mp", k=2, progress=False).partial_fit(X)
 
 
-def test_a_training_step_larger_than_memory_is_refused_by_batch_size(monkeypatch):
+def test_a_training_step_larger_than_memory_is_refused_by_batch_size(monkeypatch, peak_memory):
     """Only the weights and their Adam moments were checked (196 kB here): a step's
     (batch, latents) arrays (pre-activations, latents, masks, argpartition's int64
     indices, gradients, AuxK's copies), 2.6 MB as tracemalloc measures this fit, went
     unchecked (32,768 latents in batches of 4,096: 5.4 GB beside 0.6 GB of weights),
     left to the out-of-memory killer after training had started."""
-    import tracemalloc
-
     import v1model.validation
 
     Xs = np.random.default_rng(0).standard_normal((512, 16)).astype(np.float32)
     settings = dict(n_steps=2, batch_size=256, progress=False, k=4)
-    SparseAutoencoder(512, **settings).fit(Xs, seed=0)  # compiled before measuring
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        SparseAutoencoder(512, **settings).fit(Xs, seed=0)
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+    # the warm-up call compiles before measuring
+    _, peak = peak_memory(lambda: SparseAutoencoder(512, **settings).fit(Xs, seed=0))
     weights_and_moments = 6 * 512 * 16 * 4
     assert peak > 10 * weights_and_moments
     memory = 0.9 * peak  # less than this fit used: refused before anything is made

@@ -348,20 +348,10 @@ def test_files_in_subfolders_are_named_by_their_relative_path(tmp_path):
     assert load_wav_folder(tmp_path / "spk1")[2] == ["0.wav"]
 
 
-def test_harmonic_ensemble_peak_memory_is_close_to_the_output():
+def test_harmonic_ensemble_peak_memory_is_close_to_the_output(peak_memory):
     """All harmonics were computed at once, an (n, n_harmonics, length) array and its
     temporaries: ~17x the output (5,000 sounds of 1 s at 8 kHz took 5 GB)."""
-    import tracemalloc
-
-    harmonic_ensemble(2, 100, seed=0)  # one-off allocations out of the measure
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        X = harmonic_ensemble(50, 8000, seed=0)
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+    X, peak = peak_memory(lambda: harmonic_ensemble(50, 8000, seed=0))
     assert X.shape == (50, 8000)
     assert peak <= 3 * X.nbytes, f"peak {peak / X.nbytes:.1f}x the output"
     # the same sounds as the formula with every harmonic at once, the same draws

@@ -1,42 +1,19 @@
 """stimuli.images: memory use of sample_patches and whiten, and unchanged results.
 
-Peak memory is measured with tracemalloc (NumPy reports its buffers to it), so
-the assertions are deterministic. The reference patches were computed with the
+Peak memory is measured with tracemalloc (NumPy reports its buffers to it), the least
+of three measures (``peak_memory``, tests/conftest.py), so the assertions are
+deterministic. The reference patches were computed with the
 implementation that preceded the blocked one (which peaked at 6x its output):
 a seed must keep giving the same patches.
 """
 
 import re
-import tracemalloc
 
 import numpy as np
 import pytest
 
 from stimuli import sample_patches, whiten
 from stimuli.images import whitening_filter
-
-
-def _peak_bytes(func):
-    """Result of ``func()`` and the peak of memory allocated while it ran.
-
-    ``func`` runs once before the measure, so that one-off allocations (imports,
-    cached FFT plans) are not counted, then three times measured.
-    """
-    func()
-    peaks = []
-    # the least of three: tracemalloc counts every thread's allocations, and a background
-    # thread of an earlier test in the same worker (seen in CI: +330 kB, 1.51x where a
-    # quiet run reads 1.14x) only ever adds to a peak; the code's own peak is in all three
-    for _ in range(3):
-        tracemalloc.start()
-        try:
-            tracemalloc.reset_peak()
-            base = tracemalloc.get_traced_memory()[0]
-            result = func()
-            peaks.append(tracemalloc.get_traced_memory()[1] - base)
-        finally:
-            tracemalloc.stop()
-    return result, min(peaks)
 
 
 @pytest.fixture(scope="module")
@@ -59,16 +36,16 @@ def _where(values):
 
 
 @pytest.mark.parametrize("filters", [{}, {"normalize": True}])
-def test_sample_patches_peak_memory_is_close_to_the_output(filters):
+def test_sample_patches_peak_memory_is_close_to_the_output(filters, peak_memory):
     images = np.random.default_rng(1).standard_normal((4, 128, 128))
-    X, peak = _peak_bytes(lambda: sample_patches(images, 16, 20000, seed=0, **filters))
+    X, peak = peak_memory(lambda: sample_patches(images, 16, 20000, seed=0, **filters))
     assert X.shape == (20000, 256) and X.dtype == np.float64
     assert peak <= 2 * X.nbytes, f"peak {peak / X.nbytes:.2f}x the output"
 
 
-def test_whiten_peak_memory_is_close_to_the_output():
+def test_whiten_peak_memory_is_close_to_the_output(peak_memory):
     images = np.random.default_rng(2).standard_normal((8, 128, 128)).cumsum(axis=2)
-    out, peak = _peak_bytes(lambda: whiten(images))
+    out, peak = peak_memory(lambda: whiten(images))
     assert out.shape == images.shape and out.dtype == np.float64
     assert peak <= 2 * out.nbytes, f"peak {peak / out.nbytes:.2f}x the output"
 
@@ -177,13 +154,13 @@ def test_progress_argument():
         sample_patches(quiet, 8, 5, progress=1)
 
 
-def test_load_images_folder_is_read_into_one_array(tmp_path):
+def test_load_images_folder_is_read_into_one_array(tmp_path, peak_memory):
     from stimuli import load_images
 
     pictures = np.random.default_rng(8).standard_normal((20, 64, 64)).astype(">f4")
     for i, im in enumerate(pictures):
         im.tofile(tmp_path / f"image{i}")
-    out, peak = _peak_bytes(lambda: load_images(tmp_path, progress=False))
+    out, peak = peak_memory(lambda: load_images(tmp_path, progress=False))
     np.testing.assert_array_equal(out, pictures.astype(np.float64))
     # the output and one file being read, not a list of images and then their stack
     assert peak <= 1.5 * out.nbytes, f"peak {peak / out.nbytes:.2f}x the output"
@@ -206,13 +183,13 @@ def test_load_images_folder_of_unequal_sizes(tmp_path):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
-def test_load_images_of_an_array_copies_it_once(dtype):
+def test_load_images_of_an_array_copies_it_once(dtype, peak_memory):
     """load_images(array) returns its own float64 stack: one copy, not a float64
     conversion and then a copy of that (2x the output at its peak)."""
     from stimuli import load_images
 
     stack = (np.random.default_rng(2).random((4, 128, 128)) * 255).astype(dtype)
-    images, peak = _peak_bytes(lambda: load_images(stack))
+    images, peak = peak_memory(lambda: load_images(stack))
     assert images.dtype == np.float64 and not np.shares_memory(images, stack)
     white = 255.0 if dtype == np.uint8 else 1.0  # integer pixels are scaled as a file's
     np.testing.assert_array_equal(images, stack.astype(np.float64) / white)
@@ -220,13 +197,13 @@ def test_load_images_of_an_array_copies_it_once(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.uint8])
-def test_sample_patches_does_not_copy_float32_or_uint8_pictures_to_float64(dtype):
+def test_sample_patches_does_not_copy_float32_or_uint8_pictures_to_float64(dtype, peak_memory):
     """The whole stack was converted to float64 first: a float32 corpus (or a float32
     memmap of one) doubled in memory, a uint8 one grew 8x, before any patch was cut.
     Blocks are converted as they are cut out, giving the same patches."""
     rng = np.random.default_rng(2)
     images = (rng.random((16, 256, 256)) * 255).astype(dtype)  # 1 or 4 MB
-    X, peak = _peak_bytes(lambda: sample_patches(images, 16, 1000, seed=0))
+    X, peak = peak_memory(lambda: sample_patches(images, 16, 1000, seed=0))
     assert X.dtype == np.float64
     # a float64 copy of the pictures is 8 MB, 4x the 2 MB of patches
     assert peak <= 3 * X.nbytes, f"peak {peak / X.nbytes:.2f}x the output"
@@ -244,14 +221,14 @@ def _silent_gaps_noise():
 
 
 @pytest.mark.parametrize("filters", [{}, {"min_rms": 0.5, "normalize": True}])
-def test_sample_segments_peak_memory_is_close_to_the_output(filters):
+def test_sample_segments_peak_memory_is_close_to_the_output(filters, peak_memory):
     """The 2 n candidates of a round were stacked at once (and again when kept, and
     concatenated at the end): 500,000 segments of 64 samples of the spoken digits
     peaked at 1.18 GB for their 256 MB (~4.6x). Blocks are written into X in place."""
     from stimuli.audio import sample_segments
 
     waves = _silent_gaps_noise()
-    X, peak = _peak_bytes(lambda: sample_segments(waves, 256, 20000, seed=0, **filters))
+    X, peak = peak_memory(lambda: sample_segments(waves, 256, 20000, seed=0, **filters))
     assert X.shape == (20000, 256) and X.dtype == np.float64
     assert peak <= 1.5 * X.nbytes, f"peak {peak / X.nbytes:.2f}x the output"
 
@@ -343,7 +320,7 @@ def test_sample_segments_refuses_more_than_the_memory(monkeypatch):
         sample_segments(wave, 64, 2049, seed=0)
 
 
-def test_sample_segments_words_its_min_rms_error_in_bounded_memory():
+def test_sample_segments_words_its_min_rms_error_in_bounded_memory(peak_memory):
     """The RMS of the loudest segment, said in the error, took three float64 copies of
     each waveform (4.8 GB for an hour-long recording of 2 * 10**8 samples)."""
     from stimuli.audio import sample_segments
@@ -356,7 +333,7 @@ def test_sample_segments_words_its_min_rms_error_in_bounded_memory():
         with pytest.raises(ValueError, match=pattern):
             sample_segments([wave], 64, 10, seed=0, min_rms=1.0)
 
-    _, peak = _peak_bytes(refused)
+    _, peak = peak_memory(refused)
     assert peak < 4e6, f"peak {peak / 1e6:.1f} MB"  # was 16 MB, now 2 MB
 
 
@@ -377,7 +354,7 @@ def test_loudest_rms_taken_in_blocks_is_that_of_every_segment(n_samples, length,
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.uint8])
-def test_whiten_does_not_copy_a_float32_or_integer_memmap(tmp_path, dtype):
+def test_whiten_does_not_copy_a_float32_or_integer_memmap(tmp_path, dtype, peak_memory):
     """A float32 (or 8-bit) stack is read block by block into the float64 output:
     no float64 copy of the whole stack beside it (before: 2.1x the output), and
     the output of the same images as float64."""
@@ -387,7 +364,7 @@ def test_whiten_does_not_copy_a_float32_or_integer_memmap(tmp_path, dtype):
         values = np.clip(values * 5 + 128, 0, 255)
     images = np.memmap(tmp_path / "images.raw", dtype=dtype, mode="w+", shape=values.shape)
     images[:] = values
-    out, peak = _peak_bytes(lambda: whiten(images))
+    out, peak = peak_memory(lambda: whiten(images))
     assert peak <= 1.5 * out.nbytes, f"peak {peak / out.nbytes:.2f}x the output"
     np.testing.assert_array_equal(out, whiten(np.asarray(images, dtype=np.float64)))
 

@@ -257,12 +257,11 @@ def _photographs(folder, n, shape, rng):
     return pixels
 
 
-def test_pictures_of_unequal_sizes_are_squared_as_they_are_read(tmp_path, monkeypatch):
+def test_pictures_of_unequal_sizes_are_squared_as_they_are_read(tmp_path, monkeypatch,
+                                                                 peak_memory):
     """Portraits among landscapes were all held at full size until every file was read,
     to be squared to 256 px at the end: 250 phone photographs (12 Mpx) were killed for
     memory on a 23 GB machine, on the way to 131 MB of squares."""
-    import tracemalloc
-
     from skimage.transform import resize
 
     import v1model.validation
@@ -272,13 +271,7 @@ def test_pictures_of_unequal_sizes_are_squared_as_they_are_read(tmp_path, monkey
     memory = 0.9 * full  # too little for the pictures at full size, plenty for the squares
     monkeypatch.setattr(v1model.validation, "physical_memory", lambda: memory)
     load_images(tmp_path, max_images=2)  # imports and one-off allocations before the measure
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        images = load_images(tmp_path, progress=False)
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+    images, peak = peak_memory(lambda: load_images(tmp_path, progress=False), warm_up=False)
     assert images.shape == (8, 256, 256)
     for image, p in zip(images, pixels):  # the centred square, resized (anti-aliased)
         h, w = p.shape
