@@ -49,8 +49,9 @@ SMALL = {
                                     n_brian2=1),
 }
 #: the learning in place of ``GABORS``, for the tests of a learned dictionary: enough
-#: updates for atoms with reliable Gabor fits (the study stops without one)
-LEARNED = {"zhu-rozell-2013-ncrf": dict(dictionary=None, n_updates=100)}
+#: updates for atoms with reliable Gabor fits that respond at the lowest contrast (the
+#: study stops without one; since the held-out split, seed 2 needs more than 150 updates)
+LEARNED = {"zhu-rozell-2013-ncrf": dict(dictionary=None, n_updates=200)}
 #: the same without a Brian2 run (its Cython compiles for minutes on first use)
 WITHOUT_BRIAN2 = {"spiking-lca": {"target": "numpy"}, "zylberberg-2011-sailnet": {"n_brian2": 0}}
 
