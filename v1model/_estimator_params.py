@@ -74,6 +74,12 @@ class ScikitLearnParams:
     #: parameter name -> its check (a callable of the value); set by each estimator
     _param_checks: dict = {}
 
+    @staticmethod
+    def _stored_param(name, value):
+        """The value ``set_params`` stores for ``name``, as the constructor stores it
+        (as given here; an estimator that normalises a setting overrides this)."""
+        return value
+
     def set_params(self, **params):
         """Set constructor parameters by name (scikit-learn's protocol); returns ``self``.
 
@@ -100,6 +106,7 @@ class ScikitLearnParams:
         TypeError
             For a value of a type ``fit`` would refuse; nothing is set then.
         """
+        params = {name: self._stored_param(name, value) for name, value in params.items()}
         return set_checked_params(self, params, self._param_checks)
 
     def __sklearn_tags__(self):

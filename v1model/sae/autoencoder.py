@@ -409,27 +409,10 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         """
         return {name: getattr(self, name) for name in _PARAM_NAMES}
 
-    def set_params(self, **params):
-        """Set constructor parameters by name (scikit-learn's protocol); returns ``self``.
-
-        As :meth:`v1model._estimator_params.ScikitLearnParams.set_params` (each value
-        checked as ``fit`` checks it alone, nothing set unless all pass), with the
-        integer settings (``n_latents``, ``k``, ``k_aux``, ``dead_after``,
-        ``n_steps``, ``batch_size``, ``lr_warmup``) stored as Python ints, as the
-        constructor stores them.
-
-        Parameters
-        ----------
-        **params
-            New values of constructor parameters, by name.
-
-        Returns
-        -------
-        self
-        """
-        return super().set_params(**{
-            name: _stored_int(value, name) if name in _INT_PARAMS else value
-            for name, value in params.items()})
+    @staticmethod
+    def _stored_param(name, value):
+        # the integer settings stored as Python ints by set_params, as the constructor does
+        return _stored_int(value, name) if name in _INT_PARAMS else value
 
     def __repr__(self):
         given = "".join(f", {name}={getattr(self, name)!r}" for name in ("k", "lam")
