@@ -149,7 +149,10 @@ def _over_axes(values, name, axes):
             # an int counts (sample, atom) as a lone int axis does, refused where the
             # DataArray's own order reads it otherwise: axis=(0,) of codes (atom, sample)
             # ran over the atoms where axis=0 is the samples
-            ordered, _ = axis_by_dim_name(values, a, name, dims=code_dims(values))
+            try:
+                ordered, _ = axis_by_dim_name(values, a, name, dims=code_dims(values))
+            except ValueError as err:  # it says axis=0: name the tuple the user gave
+                raise ValueError(f"in axis={tuple(axes)!r}: {err}") from None
             dims.append(ordered.dims[a])
         missing = [d for d in dims if d not in values.dims]
         if missing:
