@@ -133,7 +133,9 @@ def run(
         memory.
     n_brian2 : int, optional
         Held-out patches also simulated with the Brian2 network (default 20
-        in quick mode, 100 otherwise; 0 skips Brian2).
+        in quick mode, 100 otherwise; 0 skips Brian2). Refused before any work
+        when their synapses, one per pair of units per patch at most, would not
+        fit in memory.
     brian2_target : {"numpy", "cython", "cpp_standalone"}
     progress : bool
 
@@ -166,7 +168,7 @@ def run(
     )
     from stimuli.images import check_patch_size
     from studies._checks import check_images, image_source_attr
-    from v1model.spiking._brian import TARGETS
+    from v1model.spiking._brian import TARGETS, check_synapses_fit
     from v1model.analysis import fit_gabor, reliable_gabor_fits
     from v1model.analysis._common import pearson_r
     from v1model.validation import (as_generator, check_bool, check_choice, check_fits_in_memory,
@@ -201,6 +203,14 @@ def run(
     check_fits_in_memory((n_eval, patch_size**2 + 6 * n_neurons), np.float64, "n_eval", n_eval,
                          f"held-out patches of {patch_size}x{patch_size} pixels and the drives, "
                          f"potentials and spike counts of {n_neurons} neurons")
+    if n_brian2 > 0:
+        # one synapse per non-zero W_ij per patch, at most every pair of units (the learned
+        # W is not known yet): sailnet_inference refused a batch too big for the memory only
+        # after the learning and the NumPy inference, naming its own n_samples
+        n_pairs = n_neurons * (n_neurons - 1)
+        check_synapses_fit(n_brian2, n_pairs, "n_brian2", n_brian2,
+                           f"held-out patches of up to n_neurons * (n_neurons - 1) = {n_pairs} "
+                           f"inhibitory synapses each")
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
@@ -308,7 +318,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         save_figure(plot_rate_distribution(counts.mean(axis=0), counts, target=p,
                                            title="held-out patches"),
                     outdir / f"{NAME}_rates.png"),
-        save_figure(plot_inhibition_vs_overlap(ds["W"].values, ds["rf_overlap"].values,
+        save_figure(plot_inhibition_vs_overlap(ds["W"], ds["rf_overlap"],  # by dim name
                                                title="learned inhibition"),
                     outdir / f"{NAME}_inhibition_vs_overlap.png"),
         save_figure(_learning_figure(ds), outdir / f"{NAME}_learning.png"),

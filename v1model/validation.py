@@ -230,15 +230,15 @@ CODE_TIME_DIMS = ("time", "atom")
 ATOM_IMAGE_DIMS = ("atom", "y", "x")
 
 
-def by_dim_names(value, dims, name: str):
+def by_dim_names(value, dims, name: str, strict: bool = False):
     """``value`` with its axes in the order ``dims`` when it is a DataArray naming them.
 
     An ``xarray.DataArray`` with ``len(dims)`` dims is read by dim name: with
     exactly the dims ``dims``, in any order, it is transposed to that order
     (read by position, a transposed DataArray gave wrong numbers unsaid); with
     some of them, each in its place, or none (xarray's ``dim_0``, ..., or
-    names of the caller's own), it is read by position. Anything else is
-    returned as it is.
+    names of the caller's own), it is read by position, unless ``strict``.
+    Anything else is returned as it is.
 
     Parameters
     ----------
@@ -248,6 +248,12 @@ def by_dim_names(value, dims, name: str):
         Its expected dims, in the order wanted, e.g. :data:`DATA_DIMS`.
     name : str
         Argument name used in error messages.
+    strict : bool, default False
+        Refuse a DataArray whose dims are not ``dims`` (in any order), whatever
+        their number, but for xarray's unnamed ``dim_0``, ``dim_1``, ... in order,
+        read by position as the plain array they wrap: for arguments the package
+        makes only with ``dims`` (a figure's inputs), where other names say that
+        the wrong array was given or which axis is which cannot be told.
 
     Returns
     -------
@@ -259,11 +265,20 @@ def by_dim_names(value, dims, name: str):
     ValueError
         For a DataArray naming some of ``dims`` at other positions (e.g. dims
         ``("pixel", "sample")`` for ``("sample", "feature")``): which axis is
-        which cannot be told; naming its dims and the expected ones.
+        which cannot be told; naming its dims and the expected ones. With
+        ``strict``, for a DataArray with any other dims than ``dims``.
     """
-    if not isinstance(value, xr.DataArray) or value.ndim != len(dims):
+    if not isinstance(value, xr.DataArray):
         return value
     given = tuple(value.dims)
+    unnamed = tuple(f"dim_{i}" for i in range(len(given)))
+    if strict and set(given) != set(dims) and given != unnamed:
+        raise ValueError(
+            f"{name} is a DataArray with dims {given}: expected {tuple(dims)}"
+            f"{' in any order' if len(dims) > 1 else ''} (read by name); rename its dims "
+            f"(e.g. {name}.rename(...)) or pass {name}.values to read it by position")
+    if value.ndim != len(dims):
+        return value
     if set(given) == set(dims):
         return value.transpose(*dims)
     misplaced = [d for i, d in enumerate(given) if d in dims and dims[i] != d]

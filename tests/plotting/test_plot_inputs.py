@@ -2,6 +2,8 @@
 unsorted frequencies and lambdas, short label lists, bad orders and units, extreme
 magnitudes. Each test pins a figure that was wrong, or an error that named nothing."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -989,3 +991,70 @@ def test_rf_comparison_pairs_atoms_and_fields_by_atom_label():
             assert sum(p.get_height() for p in hist.patches) == 2
     with pytest.raises(ValueError, match=r"atoms has no atom \[13\] of the mapped units"):
         plot_rf_comparison(D.isel(atom=[0, 1]), picked)
+
+
+def _scatter_points(fig):
+    """The (x, y) of every dot of the first scatter of ``fig``'s first axes."""
+    return np.asarray(fig.axes[0].collections[0].get_offsets())
+
+
+def test_inhibition_vs_overlap_reads_dataarrays_by_dim_name():
+    # W (neuron_pre, neuron) was read by position: W[j, i] drawn against the overlap of
+    # i and j (W is not symmetric), unsaid; other dims were read by position too
+    import xarray as xr
+
+    from v1model.plotting.spiking import plot_inhibition_vs_overlap
+
+    rng = np.random.default_rng(0)
+    k = 5
+    W = np.triu(rng.uniform(0.1, 1.0, (k, k)), 1)  # only onto lower-numbered units
+    overlap = rng.uniform(-1, 1, (k, k))
+    overlap = overlap + overlap.T
+    dims = ("neuron", "neuron_pre")
+    W_da, overlap_da = xr.DataArray(W, dims=dims), xr.DataArray(overlap, dims=dims)
+    off = ~np.eye(k, dtype=bool)
+    expected = np.column_stack([overlap[off], W[off]])  # the pairs (overlap_ij, W_ij)
+    for w, o in ((W_da, overlap_da), (W_da.T, overlap_da), (W_da.T, overlap_da.T),
+                 (W_da, overlap), (xr.DataArray(W), overlap)):  # xarray's dim_0, dim_1
+        np.testing.assert_array_equal(_scatter_points(plot_inhibition_vs_overlap(w, o)),
+                                      expected)
+    for name, w, o in (("W", xr.DataArray(W, dims=("post", "pre")), overlap),
+                       ("overlap", W, xr.DataArray(overlap, dims=("neuron", "atom"))),
+                       ("W", W_da.expand_dims(run=1), overlap)):
+        with pytest.raises(ValueError, match=re.escape(
+                f"{name} is a DataArray with dims ") + r".*" + re.escape(
+                "expected ('neuron', 'neuron_pre') in any order (read by name)")):
+            plot_inhibition_vs_overlap(w, o)
+
+
+def test_raster_reads_dataarrays_by_dim_name_and_spike_label():
+    # spike_unit labelled in another order than spike_time paired each time with another
+    # spike's unit, a (spike, sample) DataArray was drawn flattened, and a DataArray over
+    # "time" (a trace, not spikes) was drawn as spikes: all unsaid
+    import xarray as xr
+
+    from v1model.plotting import plot_raster
+
+    label = {"spike": [10, 11, 12, 13]}
+    t = xr.DataArray([0.1, 0.2, 0.3, 0.4], dims="spike", coords=label)
+    u = xr.DataArray([3, 0, 2, 1], dims="spike", coords=label)
+    expected = np.column_stack([t.values, u.values])
+    for units in (u, u.isel(spike=[2, 0, 3, 1]), u.values):
+        np.testing.assert_array_equal(_scatter_points(plot_raster(t, units)), expected)
+    # spiking_lca's spikes carry no labels: read in their order, as arrays are
+    np.testing.assert_array_equal(
+        _scatter_points(plot_raster(t.drop_vars("spike"), u.isel(spike=[2, 0, 3, 1]))),
+        np.column_stack([t.values, [2, 3, 1, 0]]))
+    with pytest.raises(ValueError, match=r"spike_time and spike_unit label different spikes"):
+        plot_raster(t, u.assign_coords(spike=[10, 11, 12, 99]))
+    for name, args in (
+            ("spike_time", (xr.DataArray([[0.1, 0.2], [0.3, 0.4]], dims=("spike", "sample")),
+                            np.array([[0, 1], [1, 0]]))),
+            ("spike_time", (xr.DataArray([0.1, 0.2], dims="time"), [0, 1])),
+            ("spike_unit", ([0.1, 0.2], xr.DataArray([0, 1], dims="atom")))):
+        with pytest.raises(ValueError, match=re.escape(f"{name} is a DataArray with dims ")
+                           + r".*" + re.escape("expected ('spike',) (read by name)")):
+            plot_raster(*args)
+    with pytest.raises(ValueError, match=r"must be 1-D \(one entry per spike\), got shape "
+                                         r"\(2, 2\)"):
+        plot_raster(np.array([[0.1, 0.2], [0.3, 0.4]]), np.array([[0, 1], [1, 0]]))

@@ -218,9 +218,10 @@ def test_sailnet_defaults_are_the_authors_and_the_documented_ones():
         batch_size=100, n_updates=25000, n_steps=50, eta=0.1, eta_average=0.3, border=20,
         Q0=None, W0=None, rate0=None, previous=None, seed=None, record_every=1, progress=True,
         dtype=np.float32)
-    # target None: not given (refused with simulator="numpy"), Brian2's "numpy" target
+    # target, tau and dtype None: not given (target and tau refused with simulator="numpy",
+    # dtype=float32 with "brian2"); Brian2's "numpy" target, 10 ms, the kernel's float32
     assert _defaults(sailnet_inference) == dict(n_steps=50, eta=0.1, simulator="numpy",
-                                                target=None, tau=0.01, dtype=np.float32,
+                                                target=None, tau=None, dtype=None,
                                                 progress=None)
     doc = learn_sailnet.__doc__
     for phrase in ("(default 256)", "(default 16)", "(default 0.05)", "defaults 1, 0.01, 0.1",
@@ -232,7 +233,8 @@ def test_sailnet_defaults_are_the_authors_and_the_documented_ones():
     for phrase in ("(default 50)", "(default 0.1)", "NumPy kernel (default)",
                    'target : {"numpy", "cython", "cpp_standalone"}, optional',
                    'default ``"numpy"``, which needs no compiler',
-                   "default 10 ms", "dtype : float32 or float64, default float32",
+                   "default 10 ms", "dtype : float32 or float64, optional",
+                   "Precision of the NumPy kernel: default float32",
                    "progress : bool or None, default None"):
         assert phrase in doc, phrase
 

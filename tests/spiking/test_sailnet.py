@@ -58,7 +58,10 @@ def test_vectorised_inference_equals_the_authors_loop(weights):
 def test_brian2_network_equals_numpy_kernel(weights):
     X, Q, W, theta = weights
     ref = sailnet_inference(X, Q, W, theta, dtype=np.float64)
-    counts = sailnet_inference(X, Q, W, theta, simulator="brian2", target="numpy")
+    # float64, Brian2's own precision, is accepted (float32 is refused); tau sets the
+    # clock (dt = eta * tau), not the counts
+    counts = sailnet_inference(X, Q, W, theta, simulator="brian2", target="numpy",
+                               dtype=np.float64, tau=0.02)
     np.testing.assert_array_equal(counts, ref)
 
 
@@ -493,9 +496,11 @@ def test_inference_bad_arguments(weights):
 
 
 @pytest.mark.parametrize("setting, value", [("target", "cython"), ("target", "numpy"),
-                                            ("progress", True), ("progress", False)])
+                                            ("progress", True), ("progress", False),
+                                            ("tau", 0.01), ("tau", 5.0)])
 def test_settings_the_numpy_kernel_does_not_use_are_refused(weights, setting, value):
-    # target="cython" ran the NumPy kernel without a word (and progress=True showed no bar)
+    # target="cython" ran the NumPy kernel without a word (and progress=True showed no bar);
+    # tau=5.0 and tau=0.01 gave the same counts: the kernel steps in eta time constants
     X, Q, W, theta = weights
     with pytest.raises(ValueError, match=re.escape(
             f"{setting}={value!r} does not apply to simulator='numpy'") + r".*simulator='brian2'"):
@@ -503,6 +508,32 @@ def test_settings_the_numpy_kernel_does_not_use_are_refused(weights, setting, va
     # left out, the default NumPy kernel runs: the authors' LIF, spike for spike
     np.testing.assert_array_equal(sailnet_inference(X, Q, W, theta, dtype=np.float64),
                                   _authors_activities(X, Q, W, theta))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, "float32", np.dtype(np.float32)])
+def test_a_float32_brian2_network_is_refused(weights, dtype):
+    # the Brian2 network computes in float64: dtype=float32 gave float64's counts, unsaid
+    # (refused before Brian2 is imported or anything is built)
+    X, Q, W, theta = weights
+    with pytest.raises(ValueError, match=re.escape(
+            "dtype=float32 does not apply to simulator='brian2': the Brian2 network "
+            "computes in float64")):
+        sailnet_inference(X, Q, W, theta, simulator="brian2", dtype=dtype)
+    with pytest.raises(ValueError, match="dtype must be float32 or float64, got float16"):
+        sailnet_inference(X, Q, W, theta, simulator="brian2", dtype=np.float16)
+
+
+def test_the_numpy_kernel_runs_in_float32_unless_told():
+    # dtype=None is float32 for the kernel: a drive that float32 rounds up onto theta
+    # spikes there, where float64 stays just below (the 1e-9 gap is below float32's
+    # resolution at 1, ~6e-8)
+    X, Q, W = np.array([[1.0]]), np.array([[1.0]]), np.zeros((1, 1))
+    theta = np.array([1.0 - 1e-9])
+    assert np.float32(1.0 - 1e-9) == 1.0
+    eta1 = dict(n_steps=1, eta=1.0)
+    with pytest.warns(RuntimeWarning, match="fired at every one of the n_steps=1 steps"):
+        assert sailnet_inference(X * (1.0 - 2e-9), Q, W, theta, **eta1)[0, 0] == 1
+    assert sailnet_inference(X * (1.0 - 2e-9), Q, W, theta, dtype=np.float64, **eta1)[0, 0] == 0
 
 
 @pytest.mark.slow
@@ -688,6 +719,42 @@ def test_numpy_inference_refuses_a_batch_that_does_not_fit(monkeypatch):
     # drive 1, threshold 0.25: u = 1 - 0.9**s reaches it at the 3rd step; 50 steps, 16 spikes
     counts = sailnet_inference(X[:300], Q, np.zeros((64, 64)), np.full(64, 0.25))
     np.testing.assert_array_equal(counts, 16)
+
+
+def test_the_study_refuses_brian2_patches_whose_synapses_do_not_fit_before_learning(
+        monkeypatch):
+    """sailnet_inference refused them only after the learning and the NumPy inference of
+    the held-out patches (44 s for 300 quick updates of 64 units and n_brian2=200000 on
+    23.5 GiB), naming its own n_samples; a sweep's pre-flight let them through. Under a
+    128 MiB limit, at 65 bytes per synapse and at most 64 * 63 = 4032 synapses per patch
+    (quick mode), 512 patches fit, 1000 do not."""
+    import functools
+
+    import v1model.spiking
+    import v1model.validation
+    from studies import zylberberg_2011_sailnet
+    from v1model.sweep import SpecError, check_points, parse_spec
+
+    @functools.wraps(learn_sailnet)  # the study reads its n_steps default
+    def learn(*args, **kwargs):
+        raise AssertionError("the study learned before refusing n_brian2")
+
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**27)
+    monkeypatch.setattr(v1model.spiking, "learn_sailnet", learn)
+    refused = (r"n_brian2=1000 held-out patches of up to n_neurons \* \(n_neurons - 1\) = "
+               r"4032 inhibitory synapses each, .* \(at most 512 would fit\)")
+    with pytest.raises(ValueError, match="^" + refused):
+        zylberberg_2011_sailnet.run(quick=True, n_brian2=1000, progress=False)
+
+    def preflight(n_brian2):
+        check_points(parse_spec({"study": zylberberg_2011_sailnet.NAME, "quick": True,
+                                 "sweep": {"n_brian2": [n_brian2]},
+                                 "executor": {"kind": "serial"}}))
+
+    with pytest.raises(SpecError, match=refused):
+        preflight(1000)
+    preflight(512)  # fits: the pre-flight passes it (and learns nothing)
+    preflight(0)  # no Brian2 run, no synapses
 
 
 def test_brian2_inference_refuses_a_batch_whose_synapses_do_not_fit(monkeypatch):

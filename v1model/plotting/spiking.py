@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis._common import pearson_r
-from ..validation import check_array, check_int, check_nonnegative, check_positive
+from ..validation import (by_dim_names, check_array, check_int, check_nonnegative,
+                          check_positive)
 from ._mpl import as_real, lone_point_markers, plain_log_ticks, pyplot
 
 __all__ = [
@@ -47,7 +48,10 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     spike_time : array_like, shape (n_spikes,)
         Spike times in seconds.
     spike_unit : array_like of int, shape (n_spikes,)
-        Index of the unit that fired each spike, in ``[0, n_units)``.
+        Index of the unit that fired each spike, in ``[0, n_units)``. Either may
+        be a DataArray over ``spike`` (as :func:`v1model.spiking.spiking_lca`'s
+        ``spike_time`` and ``spike_atom``; any other dims are refused); when both
+        label their spikes (a ``spike`` coordinate), they are paired by label.
     n_units : int, optional
         Number of rows (default: ``len(order)``, else the largest unit + 1).
     order : array_like of int, optional
@@ -80,10 +84,20 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     ValueError
         When ``order`` does not list ``n_units`` units, for non-finite spike
         times, a ``t_max`` that is not a positive finite number, ``n_units < 1``,
-        or a negative ``transient``.
+        a negative ``transient``, spike arrays of more than one dimension, a
+        DataArray over other dims than ``spike``, or spike labels that differ
+        between ``spike_time`` and ``spike_unit``.
     """
+    # read by position, a DataArray (spike, sample) was drawn flattened and spike labels
+    # in another order paired each time with another spike's unit, unsaid
+    spike_time, spike_unit = (by_dim_names(value, ("spike",), name, strict=True)
+                              for value, name in ((spike_time, "spike_time"),
+                                                  (spike_unit, "spike_unit")))
     t = as_real(spike_time, "spike_time")
-    u = as_real(spike_unit, "spike_unit", dtype=int)
+    u = as_real(_units_by_spike_label(spike_time, spike_unit), "spike_unit", dtype=int)
+    if t.ndim > 1:  # drawn flattened, each row's spikes beside the next row's
+        raise ValueError(f"spike_time and spike_unit must be 1-D (one entry per spike), got "
+                         f"shape {t.shape}")
     if t.shape != u.shape:  # matplotlib's "x and y must be the same size"
         raise ValueError(f"spike_time and spike_unit must have one shape (one unit per "
                          f"spike), got {t.shape} and {u.shape}")
@@ -136,6 +150,21 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     if title:
         ax.set_title(title, fontsize=9)
     return fig
+
+
+def _units_by_spike_label(spike_time, spike_unit):
+    """``spike_unit`` in the order of ``spike_time``'s ``spike`` labels when both are
+    DataArrays labelling their spikes (``spike_unit`` as given otherwise); a ValueError
+    when their labels are not the same spikes."""
+    times, units = (getattr(v, "indexes", {}).get("spike") for v in (spike_time, spike_unit))
+    if times is None or units is None or times.equals(units):
+        return spike_unit
+    if not (times.is_unique and units.is_unique and len(times) == len(units)
+            and times.isin(units).all()):
+        raise ValueError(f"spike_time and spike_unit label different spikes (spike "
+                         f"coordinates {times.tolist()[:5]}... and {units.tolist()[:5]}...): "
+                         "give the time and the unit of the same spikes")
+    return spike_unit.sel(spike=times)
 
 
 def plot_code_scatter(code, reference, ax=None, xlabel="reference code", ylabel="code",
@@ -406,6 +435,10 @@ def pair_marker(n_pairs):
     return float(np.clip(4000 / n_pairs, 1.0, 16.0)), float(np.clip(1200 / n_pairs, 0.15, 0.8))
 
 
+#: Dims of the pair matrices of :func:`plot_inhibition_vs_overlap`: the unit acted on,
+#: then the one acting (those of :func:`v1model.spiking.learn_sailnet`'s ``W``)
+PAIR_DIMS = ("neuron", "neuron_pre")
+
 #: Narrowest span of the overlap axis of :func:`plot_inhibition_vs_overlap`
 #: (cosine): overlaps closer than this are shown centred on it.
 OVERLAP_MIN_SPAN = 0.1
@@ -427,11 +460,15 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
     Parameters
     ----------
     W : array_like, shape (n_units, n_units)
-        Lateral weights; ``W[i, j]`` is in the units of the input drive (see
-        :data:`INHIBITION_LABEL`). The diagonal is ignored.
+        Lateral weights; ``W[i, j]`` (the effect of unit j on unit i) is in the units
+        of the input drive (see :data:`INHIBITION_LABEL`). The diagonal is ignored.
     overlap : array_like, shape (n_units, n_units)
         Overlap of the receptive fields of units i and j, a cosine in [-1, 1]
         (e.g. from :func:`v1model.spiking.sailnet.rf_overlap`).
+
+        Either may be a DataArray over (``neuron``, ``neuron_pre``) in any order
+        (as :func:`v1model.spiking.learn_sailnet`'s ``ds["W"]``), read by dim name;
+        any other dims are refused.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (default: a new figure).
     n_bins : int
@@ -454,10 +491,13 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
         For complex or non-numeric ``W`` or ``overlap``.
     ValueError
         When ``W`` and ``overlap`` are not square matrices of one shape over
-        at least 2 units, or hold NaN or inf off the diagonal.
+        at least 2 units, hold NaN or inf off the diagonal, or are DataArrays
+        over other dims than (``neuron``, ``neuron_pre``).
     """
-    W = as_real(W, "W")
-    overlap = as_real(overlap, "overlap")
+    # read by position, W (neuron_pre, neuron) drew W[j, i] against the overlap of i and
+    # j, unsaid (W is not symmetric)
+    W = as_real(by_dim_names(W, PAIR_DIMS, "W", strict=True), "W")
+    overlap = as_real(by_dim_names(overlap, PAIR_DIMS, "overlap", strict=True), "overlap")
     if W.ndim != 2 or W.shape[0] < 2 or W.shape != overlap.shape:
         raise ValueError(f"W and overlap must be square matrices of one shape over at least 2 "
                          f"units (pairs to plot), got shapes {W.shape} and {overlap.shape}")

@@ -63,6 +63,8 @@ from . import _brian
 __all__ = ["learn_sailnet", "sailnet_inference", "rf_overlap", "rf_spread", "SAILNET_EQUATIONS"]
 
 SIMULATORS = ("numpy", "brian2")
+#: membrane time constant (s) of the Brian2 network when none is given: 10 ms
+BRIAN2_TAU = 0.01
 #: consecutive updates without a single spike after which learn_sailnet warns
 SILENT_PATIENCE = 100
 #: peak bytes per pair of neurons while learning: W, the pair correlations <n n^T> and the
@@ -91,8 +93,8 @@ def sailnet_inference(
     eta: float = 0.1,
     simulator: str = "numpy",
     target: str | None = None,
-    tau: float = 0.01,
-    dtype=np.float32,
+    tau: float | None = None,
+    dtype=None,
     progress: bool | None = None,
 ) -> np.ndarray:
     """Spike counts of SAILnet's leaky integrate-and-fire units for a batch of stimuli.
@@ -129,11 +131,15 @@ def sailnet_inference(
         of stimuli), which runs it with its own ``X``, ``Q`` and ``theta`` uncompiled;
         fewer stimuli (a loop's last batch) run it padded with silent ones whose counts
         are dropped.
-    tau : float
-        Membrane time constant in seconds for the Brian2 network (the counts
-        do not depend on it; default 10 ms).
-    dtype : float32 or float64, default float32
-        Precision of the NumPy kernel.
+    tau : float, optional
+        Membrane time constant in seconds of the Brian2 network, whose clock steps
+        ``eta * tau`` (``simulator="brian2"`` only: given with ``"numpy"`` it is
+        refused, as the kernel counts in steps of ``eta`` membrane time constants with
+        no time in seconds); default 10 ms. The counts do not depend on it.
+    dtype : float32 or float64, optional
+        Precision of the NumPy kernel: default float32. The Brian2 network computes in
+        float64 (Brian2's own precision): with ``simulator="brian2"`` float64 is
+        accepted and float32 refused, as the network would not run in it.
     progress : bool or None, default None
         ``simulator="brian2"`` only (refused, when given, with ``"numpy"``, whose
         kernel has no bar): a tqdm bar over the simulated time, as
@@ -156,11 +162,12 @@ def sailnet_inference(
     Raises
     ------
     ValueError
-        For ``target`` or ``progress`` given with ``simulator="numpy"``, which
-        uses neither. With ``simulator="brian2"``, when the network's synapses would not fit
-        in memory (:func:`v1model.validation.physical_memory`); with
-        ``"numpy"``, when the kernel's arrays (``n_samples x n_neurons``, six
-        float64 copies at most) would not.
+        For ``target``, ``progress`` or ``tau`` given with ``simulator="numpy"``, which
+        uses none of them, and for ``dtype=float32`` with ``"brian2"``. With
+        ``simulator="brian2"``, when the network's synapses would not fit in memory
+        (:func:`v1model.validation.physical_memory`); with ``"numpy"``, when the
+        kernel's arrays (``n_samples x n_neurons``, six float64 copies at most) would
+        not.
     RuntimeError
         When ``target="cython"`` cannot compile Brian2's code (no working C++
         compiler): the message names ``target="numpy"``, which needs none.
@@ -173,7 +180,6 @@ def sailnet_inference(
         every count would be 0); after, when units fired at every step (their
         counts capped at ``n_steps``).
     """
-    dtype = check_dtype(dtype)
     given = (X, Q, W, theta)
     X, Q, W, theta = _check_weights(X, Q, W, theta)
     labelled = _counts_labels(given, len(X), len(theta))
@@ -188,9 +194,14 @@ def sailnet_inference(
                                "simulator='brian2'"),
             ("progress", progress, "the NumPy kernel shows no bar (only the Brian2 "
                                    "network's simulated time has one); drop progress, or "
-                                   "give simulator='brian2'")], name="simulator")
+                                   "give simulator='brian2'"),
+            # tau=1 and tau=1e-6 gave the same counts, unsaid: the kernel has no seconds
+            ("tau", tau, "the NumPy kernel counts in steps of eta membrane time constants "
+                         "and has no time in seconds (the counts do not depend on tau); "
+                         "drop tau, or give simulator='brian2'")], name="simulator")
+    dtype = _check_simulator_dtype(dtype, simulator)
     target = check_choice("numpy" if target is None else target, "target", _brian.TARGETS)
-    tau = check_positive(tau, "tau")
+    tau = check_positive(BRIAN2_TAU if tau is None else tau, "tau")
     check_progress(progress)
     counts = _spike_counts(X, Q, W, theta, n_steps, eta, simulator, target, tau, dtype,
                            progress)
@@ -202,6 +213,21 @@ def sailnet_inference(
                         attrs={"long_name": "spikes per neuron per stimulus",
                                "units": "spikes", "n_steps": n_steps, "eta": eta,
                                "simulator": simulator})
+
+
+def _check_simulator_dtype(dtype, simulator):
+    """``dtype`` (None: the simulator's own) checked against ``simulator``: the NumPy
+    kernel runs in float32 or float64 (default float32); the Brian2 network in float64
+    only, Brian2's precision (dtype=float32 ran it in float64 without a word)."""
+    if dtype is None:
+        return np.dtype(np.float32 if simulator == "numpy" else np.float64)
+    dtype = check_dtype(dtype)
+    if simulator == "brian2" and dtype != np.float64:
+        raise ValueError(
+            f"dtype={dtype.name} does not apply to simulator='brian2': the Brian2 network "
+            f"computes in float64 (Brian2's precision) and would ignore it; drop dtype (or "
+            f"give float64), or give simulator='numpy' for the float32 kernel")
+    return dtype
 
 
 def _counts_labels(given, n, k):
