@@ -334,6 +334,27 @@ def test_gabor_model_of_a_fit_with_a_constant_atom_explains():
         gabor_model(fit.drop_vars("phase"), (8, 8))
 
 
+def test_gabor_model_of_a_fit_takes_the_fitted_patch_by_default():
+    """``gabor_model(fit)``, the natural call, failed with a TypeError (missing ``shape``)
+    although the fit records its patch (attrs height, width): on a non-square 6x10 patch
+    the default is that patch and gives the fit's own images (fit_gabor's model, an
+    independent evaluation); an array of parameters still needs ``shape``."""
+    atoms = np.stack([gabor_patch((6, 10), 0.4, 0.2, 0.5, 1.5, 2.0, center=(4.0, 2.5)),
+                      gabor_patch((6, 10), 2.0, 0.3, -1.0, 1.2, 1.8)])
+    fit = fit_gabor(atoms, return_model=True, progress=False)
+    model = gabor_model(fit)
+    assert model.shape == (2, 6, 10)
+    np.testing.assert_allclose(model, fit.model.values, atol=1e-12)
+    np.testing.assert_allclose(model, atoms, atol=1e-6)  # noise-free: the atoms themselves
+    P = np.stack([fit[name].values for name in GABOR_PARAMS], axis=-1)
+    with pytest.raises(ValueError, match=r"shape=None with params .*pass the image size"):
+        gabor_model(P)
+    bare = fit.drop_vars("model").assign_attrs(height=None)
+    del bare.attrs["height"]
+    with pytest.raises(ValueError, match="no height/width attrs"):
+        gabor_model(bare)
+
+
 def test_fit_gabor_bounds_max_frequency_and_non_square_centre():
     """max_frequency is a bound of the fit: a 0.2 cycles/pixel Gabor fitted with
     max_frequency=0.1 returns at most 0.1; on a non-square 8x20 atom whose centre is at

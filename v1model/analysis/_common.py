@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import xarray as xr
 
@@ -9,6 +11,7 @@ from ..validation import (ATOM_IMAGE_DIMS, _ragged_note, atoms_by_dim_names, che
                           complex_data_error, describe)
 
 __all__ = ["atoms_as_images", "check_encoder", "call_encoder", "check_real",
+           "encoder_stimulus_shape",
            "check_response_units", "response_units_of", "units_from_labels", "RESPONSE_UNITS",
            "STIMULUS_UNITS"]
 
@@ -216,6 +219,57 @@ def check_encoder(encoder, name: str = "encoder"):
             f"and returning (n_samples, n_units), got {describe(encoder)}"
         )
     return encoder
+
+
+def encoder_stimulus_shape(encoder, shape, name: str = "shape") -> tuple[int, int]:
+    """``shape`` as ``(height, width)`` (:func:`image_shape`), checked against the patch
+    shape of the network ``encoder`` belongs to, when it says one.
+
+    An encoder is any callable, but a bound method (or a :func:`functools.partial` of
+    one) of a v1model network that records its patches' shape -- a
+    ``SparseCodingNetwork``'s ``patch_shape``, a ``LISTA``'s ``patch_shape_`` --
+    reads every stimulus, flattened row by row, as a patch of that shape. A ``shape``
+    with the same pixel count and other sides (``(4, 16)`` for 8x8 atoms) ran unsaid,
+    the network seeing scrambled stimuli: gratings of 4x16 shown to eight 8x8 Gabor
+    atoms gave preferred orientations up to 52 degrees from the atoms'. A network
+    shape with a side of 1 is the one a ``SparseCodingNetwork`` takes for a
+    non-square feature count, a row of features with no image geometry, and checks
+    nothing.
+
+    Raises
+    ------
+    ValueError
+        For a ``shape`` other than the network's patch shape, naming both.
+    """
+    h, w = image_shape(shape, name)
+    func = encoder
+    while isinstance(func, functools.partial):
+        func = func.func
+    owner = getattr(func, "__self__", None)
+    if owner is None or not type(owner).__module__.startswith("v1model."):
+        return h, w
+    for attr in ("patch_shape", "patch_shape_"):
+        try:
+            patch = getattr(owner, attr, None)
+        except Exception:  # a property that cannot answer (an unfitted network)
+            patch = None
+        if patch is None:
+            continue
+        try:
+            patch = tuple(int(n) for n in patch)
+        except (TypeError, ValueError):
+            continue
+        if len(patch) == 2 and min(patch) > 1 and patch != (h, w):
+            remedy = (f"; or, if its atoms are {h}x{w}, set its {attr}=({h}, {w})"
+                      if attr == "patch_shape" else "")
+            raise ValueError(
+                f"{name}={shape!r} but the encoder is {type(owner).__name__}."
+                f"{getattr(func, '__name__', 'encode')} of a network whose patches are "
+                f"{patch[0]}x{patch[1]} ({attr}): stimuli of {h}x{w}, flattened row by "
+                f"row, are read as scrambled {patch[0]}x{patch[1]} patches; pass "
+                f"{name}=({patch[0]}, {patch[1]}){remedy}")
+        break
+    return h, w
 
 
 def call_encoder(encoder, X, n_units=None, name: str = "encoder"):

@@ -78,7 +78,7 @@ _MAX_STARTS = 6
 _GAIN_TOL = 1e-6
 
 
-def gabor_model(params, shape):
+def gabor_model(params, shape=None):
     """Evaluate Gabor functions.
 
     Parameters
@@ -88,8 +88,10 @@ def gabor_model(params, shape):
         by :func:`fit_gabor` (it must hold no NaN parameters: fits of
         constant atoms have them). All finite; ``sigma_x`` and ``sigma_y``
         positive.
-    shape : int or (height, width)
-        Image size in pixels (an int for a square).
+    shape : int or (height, width), optional
+        Image size in pixels (an int for a square). Default, for a Dataset of
+        :func:`fit_gabor`: the patch it was fitted on (``attrs["height"]``,
+        ``attrs["width"]``); required for an array of parameters.
 
     Returns
     -------
@@ -100,10 +102,21 @@ def gabor_model(params, shape):
     ------
     ValueError
         For a Dataset missing a parameter, a wrong number of columns,
-        non-finite parameters or a non-positive ``sigma_x``/``sigma_y``.
+        non-finite parameters or a non-positive ``sigma_x``/``sigma_y``; for no
+        ``shape`` with an array, or with a Dataset without height/width attrs.
     """
     from ._common import image_shape
 
+    if shape is None:
+        # the fit records its patch: gabor_model(fit) failed with "missing 1 required
+        # positional argument: 'shape'"
+        if not isinstance(params, xr.Dataset):
+            raise ValueError(f"shape=None with params {describe(params)}: pass the image size "
+                             "shape=(height, width) (only a Dataset of fit_gabor carries it)")
+        if "height" not in params.attrs or "width" not in params.attrs:
+            raise ValueError("shape=None but the params Dataset has no height/width attrs (the "
+                             "patch fit_gabor fitted); pass shape=(height, width)")
+        shape = (int(params.attrs["height"]), int(params.attrs["width"]))
     h, w = image_shape(shape)
     if isinstance(params, xr.Dataset):
         missing = [name for name in GABOR_PARAMS if name not in params]

@@ -49,7 +49,7 @@ from ..validation import (
 )
 from ..scaling import pow2_scale
 from ._common import (RESPONSE_UNITS, atoms_as_images, call_encoder, check_encoder,
-                      check_response_units, image_shape)
+                      check_response_units, encoder_stimulus_shape)
 
 __all__ = ["map_receptive_fields", "cosine_similarity", "NOISE_KINDS", "MAPPING_METHODS"]
 
@@ -138,7 +138,8 @@ def map_receptive_fields(
         ``encoder(X) -> R`` with ``X`` (n, height * width) row-major images
         and ``R`` (n, n_units) responses.
     shape : int or (height, width)
-        Stimulus size in pixels.
+        Stimulus size in pixels. Refused when ``encoder`` is the ``encode`` of a network
+        (``SparseCodingNetwork``, ``LISTA``) that records another patch shape.
     noise : {"white", "sparse"}, default "white"
         White noise (:func:`stimuli.white_noise`) or sparse noise
         (:func:`stimuli.sparse_noise`).
@@ -229,7 +230,7 @@ def map_receptive_fields(
     from stimuli.gratings import NOISE_DISTRIBUTIONS, sparse_noise, white_noise
 
     check_encoder(encoder)
-    h, w = image_shape(shape)
+    h, w = encoder_stimulus_shape(encoder, shape)
     noise = check_choice(noise, "noise", NOISE_KINDS)
     method = check_choice(method, "method", MAPPING_METHODS)
     n_stimuli = check_int(n_stimuli, "n_stimuli", minimum=2)

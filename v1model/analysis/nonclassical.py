@@ -48,7 +48,8 @@ from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_choice, check_fits_in_memory, check_int,
                           check_nonnegative, check_positive, check_probability, describe)
 from ._common import (RESPONSE_UNITS, STIMULUS_UNITS, call_encoder, check_encoder,
-                      check_response_units, image_shape, response_units_of, units_from_labels)
+                      check_response_units, encoder_stimulus_shape, response_units_of,
+                      units_from_labels)
 from .tuning import (RECTIFY, ZERO_TOL, _check_radians, _check_zero_tol, _grid_or_count,
                      _rectify, _responds)
 
@@ -276,7 +277,8 @@ def size_tuning(
     encoder : callable
         ``encoder(X) -> R``, ``X`` (n, height * width), ``R`` (n, n_units).
     shape : int or (height, width)
-        Patch size in pixels.
+        Patch size in pixels. Refused when ``encoder`` is the ``encode`` of a network
+        (``SparseCodingNetwork``, ``LISTA``) that records another patch shape.
     orientation, frequency : float or array_like, shape (n_selected,)
         Each selected unit's grating (radians; cycles/pixel in (0, 0.5]).
     centers : array_like, shape (2,) or (n_selected, 2), optional
@@ -359,7 +361,7 @@ def size_tuning(
     from stimuli.gratings import disc_grating
 
     check_encoder(encoder)
-    h, w = image_shape(shape)
+    h, w = encoder_stimulus_shape(encoder, shape)
     o, f, c, units = _unit_parameters(orientation, frequency, centers, units, (h, w))
     edge = check_nonnegative(edge, "edge")
     d = _extents(diameters, "diameters", c, (h, w), edge)
@@ -572,7 +574,8 @@ def cross_orientation_suppression(
     encoder : callable
         ``encoder(X) -> R``, ``X`` (n, height * width), ``R`` (n, n_units).
     shape : int or (height, width)
-        Patch size in pixels.
+        Patch size in pixels. Refused when ``encoder`` is the ``encode`` of a network
+        (``SparseCodingNetwork``, ``LISTA``) that records another patch shape.
     orientation, frequency : float or array_like, shape (n_selected,)
         Each selected unit's test grating (radians; cycles/pixel in
         (0, 0.5]).
@@ -659,7 +662,7 @@ def cross_orientation_suppression(
     from stimuli.gratings import plaid
 
     check_encoder(encoder)
-    h, w = image_shape(shape)
+    h, w = encoder_stimulus_shape(encoder, shape)
     o, f, c, units = _unit_parameters(orientation, frequency, centers, units, (h, w))
     test_contrast = check_positive(test_contrast, "test_contrast")
     mc = check_array(mask_contrasts, "mask_contrasts", ndim=(0, 1)).reshape(-1)
@@ -791,7 +794,8 @@ def length_tuning(
     encoder : callable
         ``encoder(X) -> R``, ``X`` (n, height * width), ``R`` (n, n_units).
     shape : int or (height, width)
-        Patch size in pixels.
+        Patch size in pixels. Refused when ``encoder`` is the ``encode`` of a network
+        (``SparseCodingNetwork``, ``LISTA``) that records another patch shape.
     orientation, frequency : float or array_like, shape (n_selected,)
         Each selected unit's grating (radians; cycles/pixel in (0, 0.5]).
     centers : array_like, shape (2,) or (n_selected, 2), optional
@@ -865,7 +869,7 @@ def length_tuning(
     from stimuli.gratings import bar_grating
 
     check_encoder(encoder)
-    h, w = image_shape(shape)
+    h, w = encoder_stimulus_shape(encoder, shape)
     o, f, c, units = _unit_parameters(orientation, frequency, centers, units, (h, w))
     lengths_ = _extents(lengths, "lengths", c, (h, w), 0.0)
     if width is None:

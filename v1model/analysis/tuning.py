@@ -26,7 +26,8 @@ from ..validation import (axis_by_dim_name, check_array, check_axis, check_bool,
                           check_fits_in_memory, check_int, check_nonnegative, check_positive,
                           check_probability, describe)
 from ._common import (RESPONSE_UNITS, STIMULUS_UNITS, call_encoder, check_encoder, check_real,
-                      check_response_units, image_shape, response_units_of, units_from_labels)
+                      check_response_units, encoder_stimulus_shape, response_units_of,
+                      units_from_labels)
 from .sparseness import _labelled
 
 __all__ = [
@@ -154,7 +155,8 @@ def grating_responses(
     encoder : callable
         ``encoder(X) -> R``, ``X`` (n, height * width), ``R`` (n, n_units).
     shape : int or (height, width)
-        Grating size in pixels.
+        Grating size in pixels. Refused when ``encoder`` is the ``encode`` of a network
+        (``SparseCodingNetwork``, ``LISTA``) that records another patch shape.
     orientations : int or array_like, default 16
         Radians; an int n gives n values evenly spaced over [0, pi) (gratings
         at theta + pi are the same as at theta with the phase reversed, so
@@ -199,7 +201,7 @@ def grating_responses(
         is not finite (n_samples, n_units).
     """
     check_encoder(encoder)
-    h, w = image_shape(shape)
+    h, w = encoder_stimulus_shape(encoder, shape)
     o = _grid_or_count(orientations, "orientations", (0.0, np.pi), angle=True)
     f = _frequency_grid(frequencies, shape, h, w)
     ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi), angle=True)
@@ -591,7 +593,8 @@ def drifting_grating_responses(
     encoder : callable
         As in :func:`grating_responses`.
     shape : int or (height, width)
-        Grating size in pixels.
+        Grating size in pixels. Refused when ``encoder`` is the ``encode`` of a network
+        (``SparseCodingNetwork``, ``LISTA``) that records another patch shape.
     orientations : int or array_like, default 16
         Drift directions in radians; an int n gives n values evenly spaced
         over [0, pi), as in :func:`grating_responses`.
@@ -663,7 +666,7 @@ def drifting_grating_responses(
         a ``zero_tol`` outside [0, 1), or an invalid encoder output.
     """
     check_encoder(encoder)
-    h, w = image_shape(shape)
+    h, w = encoder_stimulus_shape(encoder, shape)
     o = _grid_or_count(orientations, "orientations", (0.0, np.pi), angle=True)
     f = _frequency_grid(frequencies, shape, h, w)
     tf = check_positive(temporal_frequency, "temporal_frequency")
@@ -768,7 +771,8 @@ def contrast_response(
     encoder : callable
         As in :func:`grating_responses`.
     shape : int or (height, width)
-        Grating size in pixels.
+        Grating size in pixels. Refused when ``encoder`` is the ``encode`` of a network
+        (``SparseCodingNetwork``, ``LISTA``) that records another patch shape.
     orientation, frequency : float or array_like, shape (n_selected,)
         The grating shown to each selected unit (radians, cycles/pixel in
         [0, 0.5]),
@@ -867,7 +871,7 @@ def contrast_response(
     ('not saturating', True)
     """
     check_encoder(encoder)
-    h, w = image_shape(shape)
+    h, w = encoder_stimulus_shape(encoder, shape)
     c = _grid_or_count(contrasts, "contrasts", (0.01, 1.0), log=True)
     if np.any(c < 0):
         raise ValueError(f"contrasts must be >= 0, got min {c.min()}")
