@@ -350,7 +350,7 @@ class SparseCodingNetwork(SavedAsDataset):
             shape ``(n_features,)`` is one sample (its codes have shape
             ``(1, n_atoms)``, as the solvers give them); a DataArray with
             dims (sample, feature) is read by dim name, in either order (its codes
-            are a plain array, one row per sample in its order). Also a stack
+            are a DataArray, one row per sample in its order: Returns). Also a stack
             of patches ``(n_samples, height, width)`` of ``patch_shape``
             (a DataArray over (sample, y, x) by dim name), flattened
             row-major as the solvers flatten them.
@@ -403,12 +403,16 @@ class SparseCodingNetwork(SavedAsDataset):
 
         Returns
         -------
-        codes : ndarray, shape (n_samples, n_atoms)
+        codes : ndarray or xarray.DataArray, shape (n_samples, n_atoms)
             One row per sample, also for a 1-D ``X`` (shape ``(1, n_atoms)``;
-            ``codes[0]`` is its code). In the solver's ``dtype`` (float32 by default for the ODE
-            methods; float64 for the Cauchy prior and the spiking backend),
-            followed by any optional outputs the backend was asked for
-            (e.g. ``return_history=True``).
+            ``codes[0]`` is its code). For a DataArray ``X``, a DataArray over
+            (sample, atom) with ``X``'s sample labels, :attr:`atom_labels`,
+            ``units`` and the settings (``backend``, ``prior``, and for the
+            solvers of :func:`v1model.inference.encode` theirs) in attrs. In
+            the solver's ``dtype`` (float32 by default for the ODE methods;
+            float64 for the Cauchy prior and the spiking backend), followed by
+            any optional outputs the backend was asked for (e.g.
+            ``return_history=True``).
 
         Raises
         ------
@@ -437,13 +441,22 @@ class SparseCodingNetwork(SavedAsDataset):
         """
         self._require_dictionary()
         check_choice(backend, "backend", tuple(BACKENDS))
+        from .inference._common import labelled_codes
+
+        given = X
         # a DataArray (feature, sample) is read by name: its shape failed the check below
         # a stack of patches (n, height, width) of the network's shape, as the solvers take
         # it (was refused: "flatten a stack of patches ... with X.reshape(len(X), -1)")
         X = by_dim_names(self._flat_patches(X), DATA_DIMS, "X")
+        if isinstance(given, xr.DataArray) and not isinstance(X, xr.DataArray):
+            # labelled patches flattened: still labelled, for the solvers' settings in attrs
+            X = xr.DataArray(X, dims=DATA_DIMS)
         self._check_features(X)
         module, func = BACKENDS[backend].split(":")
-        return getattr(importlib.import_module(module), func)(self, X, **kwargs)
+        out = getattr(importlib.import_module(module), func)(self, X, **kwargs)
+        # labelled in, labelled out (every backend and prior): the samples' labels of a
+        # DataArray X and the network's atom_labels (the codes were a bare array)
+        return labelled_codes(out, given, self.atom_labels, backend=backend, prior=self.prior)
 
     # ---------------------------------------------------------------- learn
     def learn(self, X, **kwargs):

@@ -1854,7 +1854,8 @@ def test_optimal_codes_warning_names_what_its_caller_can_change(monkeypatch):
     D /= np.linalg.norm(D, axis=1, keepdims=True)
     # a small lam on an overcomplete dictionary: 100000 iterations leave row 0 short
     X = rng.standard_normal((1, 8))
-    exact = r", which solves each support exactly$"
+    exact = (r", which solves each support exactly\. Their LASSO duality gap is up to \S+ "
+             r"\|\|x\|\|\^2, a bound on their objective's excess over the optimum$")
     message = (r"^fista stopped after 50 iterations with 1 of 1 samples not converged "
                r"\(row 0 of X\); loosen tol \(now 1e-08\) \(max_iter=50 is fixed here\), "
                r"or code X with encode\(\.\.\., method='active_set'\)" + exact)

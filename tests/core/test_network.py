@@ -523,6 +523,37 @@ def test_encode_reads_a_dataarray_of_patches_by_dim_name():
                                       net.encode(X, method=method))
 
 
+@pytest.mark.parametrize("prior, method, kwargs", [
+    ("l1", "lca", {}), ("l1", "cd", {}), ("l1", "omp", {"n_nonzero": 2}),
+    ("cauchy", None, {})])
+def test_encode_of_a_dataarray_gives_codes_labelled_by_sample_and_atom(prior, method, kwargs):
+    # a DataArray X got a bare array: its sample labels and the network's atom_labels
+    # (a pruned dictionary's units) were lost
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((32, 16))
+    D = xr.DataArray(D / np.linalg.norm(D, axis=1, keepdims=True), dims=("atom", "feature"),
+                     coords={"atom": np.arange(32) * 2})
+    net = SparseCodingNetwork(D.isel(atom=slice(3, None)), lam=0.1, prior=prior,
+                              patch_shape=(4, 4))
+    X = rng.standard_normal((5, 16))
+    Xd = xr.DataArray(X, dims=("sample", "feature"), coords={"sample": [7, 3, 9, 1, 4]})
+    patches = xr.DataArray(X.reshape(5, 4, 4), dims=("sample", "y", "x"),
+                           coords={"sample": [7, 3, 9, 1, 4]})
+    plain = net.encode(X, method=method, **kwargs)
+    assert type(plain) is np.ndarray
+    for given in (Xd.T, patches):
+        A = net.encode(given, method=method, **kwargs)
+        assert isinstance(A, xr.DataArray) and A.dims == ("sample", "atom")
+        np.testing.assert_array_equal(A.values, plain)
+        np.testing.assert_array_equal(A["sample"], [7, 3, 9, 1, 4])
+        np.testing.assert_array_equal(A["atom"], np.arange(3, 32) * 2)
+        assert A.attrs["prior"] == prior and A.attrs["backend"] == "ode"
+        if method is not None:  # the solver's settings, patches or rows
+            assert A.attrs["method"] == method and A.attrs["units"] == "units of X"
+
+
 def test_encode_takes_seed_and_names_arguments_for_lca_and_the_cauchy_prior(dictionary, rng):
     """net.encode(X, seed=0) failed as lca()'s (and cauchy_inference()'s) bare TypeError
     while method="fista" and the spiking backend took it; an argument LCA or the Cauchy

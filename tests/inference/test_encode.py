@@ -371,3 +371,113 @@ def test_each_method_runs_its_own_solver(method, natural_patches, patch_dictiona
     }
     assert set(own) == set(METHODS)
     np.testing.assert_array_equal(encode(X, D, method, **params(method)), own[method]())
+
+
+def test_lam_is_sklearns_alpha_in_sparse_encode_and_alpha_times_n_features_in_lasso():
+    # the README's mapping: sparse_encode / SparseCoder take alpha = lam; Lasso and
+    # LassoLars divide their data term by n_features (the rows of D.T), so alpha = lam / p
+    from sklearn.decomposition import SparseCoder, sparse_encode
+    from sklearn.linear_model import Lasso, LassoLars
+
+    rng = np.random.default_rng(3)
+    n_features, lam = 20, 0.3
+    D = rng.standard_normal((40, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((4, n_features))
+    for positive in (False, True):
+        lars = sparse_encode(X, D, algorithm="lasso_lars", alpha=lam, positive=positive)
+        coder = SparseCoder(D, transform_algorithm="lasso_lars", transform_alpha=lam,
+                            positive_code=positive).transform(X)
+        lasso = np.stack([Lasso(alpha=lam / n_features, fit_intercept=False, tol=1e-10,
+                                max_iter=100000, positive=positive).fit(D.T, x).coef_
+                          for x in X])
+        lasso_lars = np.stack([LassoLars(alpha=lam / n_features, fit_intercept=False,
+                                         positive=positive).fit(D.T, x).coef_ for x in X])
+        for reference in (coder, lasso, lasso_lars):
+            np.testing.assert_allclose(reference, lars, atol=1e-6)
+        assert np.count_nonzero(lars) > 8  # a sparse code, neither empty nor dense
+        A = encode(X, D, "active_set", lam=lam, tol=1e-8, positive=positive,
+                   dtype=np.float64)
+        np.testing.assert_allclose(A, lars, atol=1e-6)
+        # alpha = lam in Lasso (the objective not divided by n_features) is another problem
+        unscaled = np.stack([Lasso(alpha=lam, fit_intercept=False, positive=positive)
+                             .fit(D.T, x).coef_ for x in X])
+        assert np.abs(unscaled - A).max() > 0.1
+
+
+def _labelled_problem():
+    rng = np.random.default_rng(4)
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = xr.DataArray(rng.standard_normal((5, 16)), dims=("sample", "feature"),
+                     coords={"sample": [10, 11, 12, 13, 14],
+                             "stimulus": ("sample", list("abcde"))},
+                     attrs={"units": "a.u."})
+    D = xr.DataArray(D, dims=("atom", "feature"), coords={"atom": np.arange(100, 124)})
+    return X, D
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_dataarray_x_gets_labelled_codes_that_save_and_load(method, tmp_path):
+    # a DataArray X got a bare array back: the codes of X.isel(sample=[...]) were rows
+    # 0, 1, ... and a labelled dictionary's atom labels were lost
+    X, D = _labelled_problem()
+    kwargs = {"n_nonzero": 3} if method in GREEDY_METHODS else {"lam": 0.3}
+    plain = encode(X.values, D.values, method, dtype=np.float64, **kwargs)
+    assert type(plain) is np.ndarray  # plain in, plain out
+    A = encode(X.T, D.T, method, dtype=np.float64, **kwargs)  # transposed: read by name
+    assert isinstance(A, xr.DataArray) and A.dims == ("sample", "atom")
+    np.testing.assert_array_equal(A.values, plain)
+    np.testing.assert_array_equal(A["sample"], [10, 11, 12, 13, 14])
+    np.testing.assert_array_equal(A["stimulus"], list("abcde"))
+    np.testing.assert_array_equal(A["atom"], np.arange(100, 124))
+    assert A.attrs["units"] == "a.u." and A.attrs["method"] == method
+    assert A.attrs["dtype"] == "float64"
+    for name, value in kwargs.items():
+        assert A.attrs[name] == value
+    path = tmp_path / "codes.nc"
+    A.to_netcdf(path)
+    xr.testing.assert_identical(xr.load_dataarray(path), A)
+    # one labelled sample, with the history
+    one, history = encode(X.isel(sample=2), D, method, return_history=True, **kwargs)
+    assert isinstance(history, xr.Dataset)
+    assert one.dims == ("sample", "atom") and one["sample"].values.tolist() == [12]
+    if method == "lca":  # the codes' own dtype: the ivp path integrates in float64
+        from v1model.inference import ConvergenceWarning
+
+        with warnings.catch_warnings():  # its default span is short for these samples
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ivp = encode(X, D, method, integrator="ivp", t_eval=[0.0, 0.02], **kwargs)
+        assert ivp.dtype == np.float64 and ivp.attrs["dtype"] == "float64"
+
+
+@pytest.mark.parametrize("method, limit", [
+    ("fista", {"max_iter": 3}), ("ista", {"max_iter": 3}), ("cd", {"max_sweeps": 1}),
+    ("active_set", {"max_rounds": 1, "n_warm": 1}), ("lca", {"max_steps": 5}),
+    ("lca", {"max_steps": 5, "dt": 1e-3}), ("lca", {"max_steps": 5, "threshold": "nonneg"})])
+def test_a_solver_stopped_at_its_limit_says_how_far_its_samples_are(method, limit):
+    # the warning said how many samples were short, not how far: the LASSO duality gap
+    # of the rows it names bounds their objective's excess over scikit-learn's optimum
+    import re
+
+    from sklearn.linear_model import Lasso
+
+    from v1model.inference import ConvergenceWarning, objective
+
+    rng = np.random.default_rng(5)
+    D = rng.standard_normal((40, 20))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((6, 20))
+    lam, positive = 0.1, limit.get("threshold") == "nonneg"
+    with pytest.warns(ConvergenceWarning) as caught:
+        A = encode(X, D, method, lam=lam, dtype=np.float64, **limit)
+    message = str(caught[0].message)
+    gap = float(re.search(r"Their LASSO duality gap is up to (\S+) \|\|x\|\|\^2, a bound on "
+                          r"their objective's excess over the optimum$", message).group(1))
+    rows = [int(i) for i in re.search(r"rows? ([\d, ]+) of X", message).group(1).split(",")]
+    optimum = np.stack([Lasso(alpha=lam / 20, fit_intercept=False, positive=positive,
+                              tol=1e-12, max_iter=100000).fit(D.T, x).coef_ for x in X])
+    excess = (objective(X, D, A, lam) - objective(X, D, optimum, lam)) / np.sum(X**2, axis=1)
+    # a bound (the figure has 2 digits), and not a loose one: 1.3-2x on these problems
+    assert 0.95 * excess[rows].max() <= gap <= 3 * excess[rows].max()
+    assert excess[rows].max() > 0.01  # stopped far from the optimum, as meant

@@ -311,7 +311,9 @@ def test_active_set_warning_names_the_rows_left(monkeypatch):
     with pytest.warns(ConvergenceWarning, match=r"^lasso_active_set stopped after 1 round "
                                                 r"with 3 of 5 samples not converged \(rows "
                                                 r"0, 2, 4 of X\); raise max_rounds or loosen "
-                                                r"tol$"):
+                                                r"tol\. Their LASSO duality gap is up to "
+                                                r"\S+ \|\|x\|\|\^2, a bound on their "
+                                                r"objective's excess over the optimum$"):
         lasso_active_set(X, D, 0.01, n_warm=0, max_rounds=1)
 
 

@@ -902,7 +902,9 @@ def test_transform_and_score_warn_naming_transform_params(learning, transform, n
     learner.set_params(transform_params=transform)
     message = (r"^fista stopped after 2 iterations with 200 of 200 samples not converged "
                r"\(rows 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \.\.\. of X\); raise "
-               rf"transform_params\['max_iter'\] {now} or loosen transform_params\['tol'\]$")
+               rf"transform_params\['max_iter'\] {now} or loosen transform_params\['tol'\]\. "
+               r"Their LASSO duality gap is up to \S+ \|\|x\|\|\^2, a bound on their "
+               r"objective's excess over the optimum$")
     with pytest.warns(ConvergenceWarning, match=message):
         getattr(learner, call)(X)
 

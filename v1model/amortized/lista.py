@@ -159,7 +159,8 @@ def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64, progress=None, *,
     with solver_settings(settings):
         Z = encode(X, D, "fista", lam=lam, tol=tol, dtype=np.float64,
                    max_iter=OPTIMAL_CODES_MAX_ITER, progress=progress)
-    return Z.astype(dtype, copy=False)
+    # an array, as LISTA's targets are (encode labels the codes of a DataArray X)
+    return np.asarray(Z).astype(dtype, copy=False)
 
 
 #: the "auto" learning rate: this, or AUTO_FRACTION of the initial thresholds / steps

@@ -21,10 +21,10 @@ import xarray as xr
 
 from .._frames import user_stacklevel
 from ..io import ITERATIONS_DONE, count_coord
-from ..validation import (CODE_DIMS, DATA_DIMS, DICTIONARY_DIMS, check_array, check_bool,
-                          check_choice, check_dictionary, check_dtype, check_nonnegative,
-                          check_same_features, check_shape, flatten_image_atoms,
-                          smallest_safe_value)
+from ..validation import (ATOM_IMAGE_DIMS, CODE_DIMS, DATA_DIMS, DICTIONARY_DIMS, check_array,
+                          check_bool, check_choice, check_dictionary, check_dtype,
+                          check_nonnegative, check_same_features, check_shape, dim_coord,
+                          flatten_image_atoms, row_coords, smallest_safe_value)
 
 THRESHOLDS = ("soft", "hard", "nonneg")
 
@@ -77,6 +77,49 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None, x_na
     out = (np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(D, dtype=dtype), lam,
            dtype)
     return out + (D,) if d_float64 else out
+
+
+#: ``long_name`` of labelled codes (:func:`labelled_codes`)
+CODES_LONG_NAME = "sparse codes"
+
+
+def labelled_codes(out, X, atoms, **attrs):
+    """The codes in ``out`` as a DataArray over (sample, atom) when ``X`` is a DataArray.
+
+    ``out`` is a solver's return: the codes ``(n_samples, n_atoms)``, or a tuple
+    whose first entry they are (``return_history``); only they are labelled. The
+    ``sample`` coordinates are ``X``'s own (:func:`~v1model.validation.row_coords`:
+    the codes of ``X.isel(sample=[3, 7])`` keep the labels 3 and 7, and any other
+    labels of the rows), the ``atom`` coordinate is ``atoms``: labels ``(n_atoms,)``,
+    or the dictionary (a DataArray's ``atom`` coordinate; 0, 1, ... without one, or for
+    an array). The attrs hold ``long_name``, ``units`` (``X``'s, else "units of X":
+    codes of unit-norm atoms carry the units of ``X``), those of codes labelled already
+    (``encode``'s, relabelled by the network), ``attrs`` (None dropped, bools as ints,
+    as netCDF keeps them) and the codes' ``dtype``. Anything but a DataArray ``X`` gives
+    ``out`` as it is: plain arrays in, plain arrays out. Returned bare, the codes of a
+    labelled ``X`` lost its sample labels (rows numbered by position, which xarray then
+    aligns with other samples' labels).
+    """
+    if not isinstance(X, xr.DataArray):
+        return out
+    rest = out[1:] if isinstance(out, tuple) else None
+    codes = out[0] if rest is not None else out
+    A = np.asarray(codes)
+    dims = ("sample",) + ATOM_IMAGE_DIMS[1:] if X.ndim == 3 else DATA_DIMS
+    coords = row_coords(X, A.shape[0], dims)
+    if isinstance(atoms, xr.DataArray) or np.ndim(atoms) != 1:  # a dictionary
+        coords["atom"] = dim_coord(atoms, "atom", A.shape[1])
+    else:
+        coords["atom"] = np.asarray(atoms)
+    attrs = {name: int(value) if isinstance(value, (bool, np.bool_)) else value
+             for name, value in attrs.items() if value is not None}
+    # codes labelled already (encode's, relabelled by the network) keep their settings
+    kept = dict(codes.attrs) if isinstance(codes, xr.DataArray) else {}
+    # the codes' own dtype: lca's ivp path returns float64 whatever dtype was asked
+    codes = xr.DataArray(A, dims=CODE_DIMS, coords=coords, attrs={
+        "long_name": CODES_LONG_NAME, "units": X.attrs.get("units", "units of X"), **kept,
+        **attrs, "dtype": A.dtype.name})
+    return codes if rest is None else (codes, *rest)
 
 
 #: a row or column counts as unit-norm when its squared norm is within this of 1 (float32
@@ -583,14 +626,60 @@ def rows_of_x(samples, x_name="X"):
     return f"row{'s' if len(samples) > 1 else ''} {shown}{more} of {x_name}"
 
 
+def relative_duality_gaps(X, D, A, lam, positive=False):
+    """Per sample, the LASSO duality gap of the codes ``A`` over ``||x||^2``, float64.
+
+    The gap bounds how far ``0.5 ||x - D^T a||^2 + lam ||a||_1`` is above the optimum;
+    the dual point is :func:`duality_gap_met`'s (scikit-learn's Lasso's). For the
+    warnings of solvers stopped at their limit, which said how many samples were short
+    but not how far (the step and KKT tests they missed are in no unit a user can weigh).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, n_features)
+    D : ndarray, shape (n_atoms, n_features)
+    A : ndarray, shape (n, n_atoms)
+    lam : float
+    positive : bool, default False
+        The non-negative LASSO's gap (its dual constraint is ``D r <= lam``).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        0 for an all-zero ``x`` (and its zero codes).
+    """
+    X, D, A = (np.asarray(v, dtype=np.float64) for v in (X, D, A))
+    R = X - A @ D
+    corr = R @ D.T  # D r
+    corr = corr.max(axis=1) if positive else np.abs(corr).max(axis=1)
+    s = np.minimum(1.0, lam / np.maximum(corr, max(lam, _TINY64)))
+    rr = np.einsum("ij,ij->i", R, R)
+    x_r = np.einsum("ij,ij->i", X, R)
+    xx = np.einsum("ij,ij->i", X, X)
+    # primal 0.5 ||r||^2 + lam ||a||_1 minus dual 0.5 ||x||^2 - 0.5 ||x - s r||^2
+    gap = 0.5 * (1.0 + s * s) * rr + lam * np.abs(A).sum(axis=1) - s * x_r
+    return np.maximum(gap, 0.0) / np.maximum(xx, _TINY64)
+
+
+def lca_duality_gaps(X, D, U, lam, threshold):
+    """:func:`relative_duality_gaps` of the LCA's outputs ``T(U)`` for the states ``U``;
+    None for the hard threshold, whose energy is not the LASSO's."""
+    if threshold == "hard":
+        return None
+    return relative_duality_gaps(X, D, apply_threshold(U, lam, threshold), lam,
+                                 threshold == "nonneg")
+
+
 def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *,
-                       samples=None, advice="", unit="iterations"):
+                       samples=None, advice="", unit="iterations", gaps=None):
     """Warn that ``n_left`` of ``n_total`` samples hit ``limit_name`` after ``n_iter``
     ``unit`` (what ``limit_name`` counts: "iterations", "sweeps over the coordinates" for
     ``max_sweeps``, "rounds" for ``max_rounds``, "steps" for LCA's
     ``max_steps``; singular for one); ``samples`` (the rows of X left
     unconverged) are named, the first :data:`N_SAMPLES_NAMED` of them, and ``advice``
-    (what else to do, or why) is appended to the remedies.
+    (what else to do, or why) is appended to the remedies. ``gaps``, for the LASSO
+    solvers, holds the unconverged samples' :func:`relative_duality_gaps`: the largest is
+    named, so that the user can tell a near miss from codes far off.
 
     Inside a learner's run (:func:`tally_not_converged`) nothing is warned here: the
     shortfall is added to the run's tally, which warns once at its end."""
@@ -607,11 +696,15 @@ def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *
     x_name = "X" if settings is None else settings.x_name
     which = (f" ({rows_of_x(samples, x_name)})" if samples is not None and len(samples)
              else "")
+    # last, after the remedy, which callers' messages (and users' filters) lead with
+    reached = ("" if gaps is None or not len(gaps) else
+               f". Their LASSO duality gap is up to {float(np.max(gaps)):.2g} ||x||^2, a "
+               f"bound on their objective's excess over the optimum")
     remedy = (f"raise {limit_name} or loosen tol" if settings is None
               else settings.remedy(limit_name, n_iter))
     warnings.warn(
         f"{solver} stopped after {n_iter} {unit} with {n_left} of {n_total} samples "
-        f"not converged{which}; {remedy}{advice}",
+        f"not converged{which}; {remedy}{advice}{reached}",
         ConvergenceWarning,
         # the user's line, whether it called the solver, encode or a learner's transform
         stacklevel=user_stacklevel(),

@@ -75,6 +75,7 @@ from ._common import (
     eigenvalues_in_place,
     history_dataset,
     history_record,
+    relative_duality_gaps,
     validate_problem,
     warn_not_converged,
 )
@@ -249,7 +250,8 @@ def lasso_active_set(
     if left.size:
         # the rows named, as lca/fista/iht name theirs
         warn_not_converged("lasso_active_set", max_rounds, left.size, n, "max_rounds",
-                           samples=left, unit="rounds")
+                           samples=left, unit="rounds",
+                           gaps=relative_duality_gaps(X[left], D, A[left], lam, positive))
     out = [A]
     if return_history:
         out.append(history_dataset(records, "lasso_active_set", lam=lam, tol=tol,

@@ -39,7 +39,8 @@ from ..progress import check_progress, progress_bar
 from ..validation import check_bool, check_int, check_positive
 from . import _common
 from ._common import (check_warm_start, drive_scale, history_dataset, history_record,
-                      use_method, validate_problem, warn_not_converged)
+                      relative_duality_gaps, use_method, validate_problem,
+                      warn_not_converged)
 
 __all__ = ["lasso_cd"]
 
@@ -250,6 +251,7 @@ def lasso_cd(
         warn_not_converged(
             "lasso_cd", max_sweeps, n_left, n, "max_sweeps", samples=np.flatnonzero(left),
             unit="sweeps over the coordinates",
+            gaps=relative_duality_gaps(X[left], D, A[left], lam, positive),
             advice=(" (coordinate descent is slow where many atoms are active and nearly "
                     "collinear, as with a small lam on an overcomplete dictionary), or use "
                     f"lasso_active_set ({use_method('active_set')}), which solves "

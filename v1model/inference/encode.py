@@ -12,7 +12,7 @@ import numpy as np
 
 from ..progress import check_progress
 from ..validation import as_generator, check_bool, check_choice, check_dtype, did_you_mean
-from ._common import check_threshold_positive
+from ._common import check_threshold_positive, labelled_codes
 from .active_set import lasso_active_set
 from .coordinate_descent import lasso_cd
 from .fista import fista
@@ -113,8 +113,12 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
           :func:`~v1model.inference.orthogonal_mp`;
         - ``"iht"``: iterative hard thresholding, :func:`~v1model.inference.iht`.
     lam : float, optional
-        Sparseness penalty. Required by the L1 methods (LASSO weight; for
-        ``lca`` with ``threshold="hard"`` the threshold); for ``"iht"`` the
+        Sparseness penalty. Required by the L1 methods (LASSO weight, in the
+        units of ``X``; for ``lca`` with ``threshold="hard"`` the threshold). The
+        data term is not divided by the number of features: ``lam`` is
+        scikit-learn's ``alpha`` in ``sparse_encode`` and ``SparseCoder``, and
+        ``alpha = lam / n_features`` in ``Lasso`` and ``LassoLars``
+        (``fit_intercept=False``, fitted to ``D.T``); for ``"iht"`` the
         weight of the same L0 energy (alternative to ``n_nonzero``; its codes
         are much sparser than the hard LCA's at equal ``lam`` on overcomplete
         dictionaries, :func:`~v1model.inference.iht` Notes); not used by
@@ -124,7 +128,8 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
         ``n_features``).
     tol : float, optional
         The method's stopping tolerance (its own default when None): the
-        relative change for fista/ista/iht, the relative membrane change for
+        relative change for iht, and for fista/ista with the duality gap
+        at most ``tol * ||x||^2`` too, the relative membrane change for
         lca (its Euler path: with ``integrator="ivp"``, which stops by
         ``rtol``/``atol`` at the last ``t_eval``, a ``tol`` is warned of as
         ignored, :func:`~v1model.inference.lca`), the KKT tolerance
@@ -167,9 +172,13 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
 
     Returns
     -------
-    codes : ndarray, shape (n_samples, n_atoms), ``dtype``
+    codes : ndarray or xarray.DataArray, shape (n_samples, n_atoms), ``dtype``
         Sparse codes, one row per sample (a single sample of shape
-        ``(n_features,)`` gives ``(1, n_atoms)``).
+        ``(n_features,)`` gives ``(1, n_atoms)``). For a DataArray ``X``, a
+        DataArray over (sample, atom) with ``X``'s sample labels, the atom
+        labels of a DataArray ``D`` (else 0, 1, ...), ``units`` (``X``'s) and
+        the settings (``method``, ``lam`` or ``n_nonzero``, ``tol``,
+        ``positive``, ``dtype``) in attrs; for an array ``X``, an ndarray.
     history : xarray.Dataset, optional
         Per-iteration history (dim ``iteration``), with ``return_history``.
 
@@ -218,6 +227,25 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     params["progress"] = progress  # every solver draws a bar
     common = dict(dtype=dtype, return_history=return_history)
 
+    settings = dict(method=method, lam=lam, n_nonzero=n_nonzero, tol=tol,
+                    positive=_resolved_positive(method, positive, params),
+                    threshold=params.get("threshold"))
+    out = _solve(X, D, method, lam, n_nonzero, positive, params, common)
+    # labelled in, labelled out: the codes of a DataArray X keep its samples' labels, and
+    # a DataArray D's atom labels (they came back as a bare array, rows by position)
+    return labelled_codes(out, X, D, **settings)
+
+
+def _resolved_positive(method, positive, params):
+    """Whether ``encode``'s codes are non-negative: ``positive``, or for ``"lca"``
+    without one, whether its ``threshold`` is ``"nonneg"``."""
+    if method == "lca" and positive is None:
+        return params.get("threshold") == "nonneg"
+    return bool(positive)
+
+
+def _solve(X, D, method, lam, n_nonzero, positive, params, common):
+    """The solver of ``method`` on the arguments :func:`encode` has checked."""
     if method == "lca":
         # an explicit positive=False with threshold="nonneg" ran non-negative, unsaid
         if positive is not None and "threshold" in params:

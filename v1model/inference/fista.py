@@ -25,6 +25,7 @@ from ._common import (
     gram_top_eigenvalue,
     history_dataset,
     history_record,
+    relative_duality_gaps,
     spectral_norm_gram,
     validate_problem,
     warn_not_converged,
@@ -213,7 +214,8 @@ def fista(
                            + 2.0 * (n + k) * k * D.shape[1])
     left = np.concatenate(left_rows) if left_rows else np.zeros(0, np.intp)
     if left.size:  # named, so that a user can find them (as lasso_cd's)
-        warn_not_converged(name, max_iter, left.size, n, samples=left)
+        warn_not_converged(name, max_iter, left.size, n, samples=left,
+                           gaps=relative_duality_gaps(X[left], D, A[left], lam, positive))
     out = [A]
     if return_history:
         # restart only with momentum: ISTA's history read restart=1 for a run without it

@@ -36,6 +36,7 @@ from ._common import (
     describe_pairs,
     duplicate_pairs,
     knob,
+    lca_duality_gaps,
     relaxation_scale,
     apply_threshold,
     history_dataset,
@@ -632,7 +633,7 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
     left = np.concatenate(left_rows) if left_rows else np.zeros(0, np.intp)
     if left.size:  # named, so that a user can find them (as lasso_cd's)
         warn_not_converged("lca", max_steps, left.size, n, "max_steps", samples=left,
-                           unit="steps")
+                           unit="steps", gaps=lca_duality_gaps(X[left], D, U[left], lam, threshold))
     if stats is not None:
         stats.update(products=products, steps=steps)
     traj = _trajectory(np.array(times), np.stack(us), lam, threshold) if return_traj else None

@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba import cached_njit
-from ._common import apply_threshold, gram_gap_met, relaxation_scale, warn_not_converged
+from ._common import (apply_threshold, gram_gap_met, lca_duality_gaps, relaxation_scale,
+                      warn_not_converged)
 
 #: a sample's step grows by STEP_GROW after an accepted step, is cut by STEP_CUT after
 #: a rejected one (benchmarks/README.md, "LCA's adaptive step")
@@ -72,7 +73,7 @@ def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
     left = np.concatenate(left_rows) if left_rows else np.zeros(0, np.intp)
     if left.size:  # named, so that a user can find them (as lasso_cd's)
         warn_not_converged("lca", max_steps, left.size, n, "max_steps", samples=left,
-                           unit="steps")
+                           unit="steps", gaps=lca_duality_gaps(X[left], D, U[left], lam, threshold))
     if stats is not None:
         stats.update(products=products, steps=steps)
     return U

@@ -57,7 +57,8 @@ class Coder:
             positive=self.positive, dtype=self.dtype, seed=rng, progress=progress,
             **self.params,
         )
-        return np.asarray(A, dtype=np.float64) if float64 else A
+        # arrays: encode labels the codes of a DataArray X, and the learners compute with them
+        return np.asarray(A, dtype=np.float64 if float64 else None)
 
     @property
     def residual_tol(self) -> float | None:
