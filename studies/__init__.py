@@ -9,7 +9,8 @@ Each study module defines
   ``ds`` as PNG files in the folder ``outdir`` (str or path-like), their paths
   returned,
 - optionally ``PARAMETER_UNITS = {"lam": "units of X", ...}`` (units of the sweep
-  coordinates, and of the scalar attrs that vary between a sweep's points,
+  coordinates, of the parameters in ``v1model study show``, and of the scalar attrs
+  that vary between a sweep's points,
   e.g. a derived ``n_atoms``), ``plot_sweep(ds, outdir) -> list[Path]`` (drawn by
   ``v1model sweep run`` on the assembled result) and ``REQUIRED = ("audio_dir",)``
   (parameters whose default, None, stops the run: ``v1model study show`` marks
@@ -20,7 +21,8 @@ Each study module defines
   (40, 2000), ...}`` (the parameters whose default None ``run`` replaces by its
   quick or full value, with those values, which ``run`` reads from it through
   ``studies._defaults.quick_default``: a sweep records them among the study's
-  defaults, :meth:`v1model.sweep.SweepSpec.study_defaults`),
+  defaults, :meth:`v1model.sweep.SweepSpec.study_defaults`, and ``v1model study
+  show`` prints both beside the None),
 
 and uses only the public API. ``v1model study list`` lists them and
 ``v1model study run NAME`` runs one; ``v1model.sweep`` runs any of them over a

@@ -42,10 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
     ssub.add_parser("list", help="list the studies", description="List the available studies.")
     show = ssub.add_parser("show", help="a study's parameters, their defaults and meaning",
                            description="Print what a study reproduces and the parameters "
-                                       "`study run NAME -p KEY=VALUE` takes, with defaults.")
+                                       "`study run NAME -p KEY=VALUE` takes, with defaults "
+                                       "and units.")
     show.add_argument("name", help="study name (see `v1model study list`)")
-    run = ssub.add_parser("run", help="run one study",
-                          description="Run a study, save NAME.nc and its PNG figures in --out.")
+    run = ssub.add_parser("run", help="run one study", add_help=False,
+                          description="Run a study, save NAME.nc and its PNG figures in --out. "
+                                      "`v1model study run NAME --help` (or `v1model study show "
+                                      "NAME`) also lists the parameters -p can change.")
+    run.add_argument("-h", "--help", action=_RunHelp,
+                     help="show this help and, after NAME, the study's parameters")
     run.add_argument("name", help="study name (see `v1model study list`)")
     run.add_argument("--quick", action="store_true",
                      help="small, fast variant (a minute or less on 2 cores)")
@@ -68,6 +73,30 @@ def build_parser() -> argparse.ArgumentParser:
     if add_sweep_parser is not None:
         add_sweep_parser(sub)
     return parser
+
+
+class _RunHelp(argparse.Action):
+    """``study run NAME --help``: the command's help, then NAME's parameters as ``study
+    show NAME`` prints them (the help showed the common flags only, and a student found
+    a study's parameters by passing a wrong ``-p``)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.print_help()
+        name = getattr(namespace, "name", None)  # set when NAME came before --help
+        if name is not None:
+            from studies import get_study
+
+            try:
+                module = get_study(name)
+            except ValueError as exc:
+                parser.exit(2, f"\nv1model: error: {exc}\n")
+            print()
+            _print_study(module)
+        parser.exit()
 
 
 def _parse_value(text: str, parameter=None):
@@ -154,38 +183,63 @@ def _study_list() -> int:
 
 
 def _study_show(args) -> int:
+    from studies import get_study
+
+    _print_study(get_study(args.name))
+    return 0
+
+
+def _print_study(module) -> None:
+    """Print what ``module`` (a study) reproduces, its usage, and each parameter ``-p`` can
+    change with its default, the quick and full values a default of None stands for, its
+    unit, and what it means (its ``run``'s docstring)."""
     import inspect
 
-    from studies import get_study, study_parameters
+    from studies import study_parameters
 
-    module = get_study(args.name)
     print(f"{module.NAME}: {getattr(module, 'TITLE', '')}")
     # --images only for a study that takes images (the others refuse it)
     images = " [--images PATH]" if "images" in study_parameters(module.NAME) else ""
     print(f"usage: v1model study run {module.NAME} [--quick] [--seed N] [--out DIR]{images} "
           "[-p KEY=VALUE ...]\n")
     print("parameters and defaults (change one with -p KEY=VALUE; --quick and --seed are "
-          "flags, and a default of None means the study picks one, often by --quick; "
+          "flags, and a default of None means the study picks one, often by --quick: "
+          "'(--quick: A, full: B)' gives both values; [unit] the unit of a value; "
           "-p KEY=none gives None to a parameter that takes it):")
+    from .sweep.studyref import StudyRef
+
+    study = StudyRef(module.NAME)
     # a study's REQUIRED parameters default to None only to fail with its own words
     required = set(getattr(module, "REQUIRED", ()))
+    variants, follow, units = study.quick_defaults(), study.defaults_follow(), study.units()
     for key, default in study_parameters(module.NAME).items():
-        if key not in ("quick", "seed"):
-            shown = ("(required)" if default is inspect.Parameter.empty or key in required
-                     else repr(default))
-            print(f"  {key} = {shown}")
+        if key in ("quick", "seed"):
+            continue
+        if default is inspect.Parameter.empty or key in required:
+            print(f"  {key} = (required)")
+            continue
+        line = f"  {key} = {default!r}"
+        if default is None and key in variants:
+            quick, full = variants[key]
+            # n_atoms = patch_size**2: the values hold at the default patch size only
+            after = f" at the default {', '.join(follow[key])}" if key in follow else ""
+            values = (f"both variants: {full!r}" if quick == full
+                      else f"--quick: {quick!r}, full: {full!r}")
+            line += f" ({values}{after})"
+        if units.get(key, "1") != "1":  # a count or a ratio says nothing more with "[1]"
+            line += f" [{units[key]}]"
+        print(line)
     # the run function's own "Parameters" section says what each one means
     doc = inspect.getdoc(module.run) or ""
     lines = doc.splitlines()
     try:
         start = lines.index("Parameters") + 2
     except ValueError:
-        return 0
+        return
     end = next((i - 1 for i in range(start + 1, len(lines))
                 if set(lines[i]) == {"-"} and lines[i - 1].strip()), len(lines))
     print("\n" + "\n".join(["what they mean (the study's docstring):"]
                            + ["  " + line for line in lines[start:end]]).rstrip())
-    return 0
 
 
 def _study_run(args) -> int:
@@ -236,9 +290,11 @@ def _study_run(args) -> int:
         raise ValueError(f"--out is empty; give a folder (default: results/{module.NAME})")
     # "$SCRATCH/r" quoted, or from a script that did not expand it: as the study's paths
     outdir = check_path(args.out, "--out", "folder") if args.out else Path("results") / module.NAME
-    # a bad output folder must fail now, not after the study has run
-    if outdir.exists() and not outdir.is_dir():
-        raise ValueError(f"--out: {str(outdir)!r} exists and is not a folder")
+    from .locking import check_can_create, folder_lock
+
+    # a bad output folder must fail now, not after the study has run; as a sweep's is
+    # refused ("cannot write in 'x/out': Not a directory", not "[Errno 20] ...")
+    check_can_create(outdir, field="--out", what="study run")
     # the folders this run creates, deepest first: a refused parameter removes them all
     created = []
     missing = outdir
@@ -247,16 +303,13 @@ def _study_run(args) -> int:
         missing = missing.parent
     try:
         outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"--out: cannot create the folder {str(outdir)!r}: {exc}") from exc
-    if not os.access(outdir, os.W_OK):
-        raise ValueError(f"--out: the folder {str(outdir)!r} is not writable")
+    except OSError as exc:  # what check_can_create cannot foresee (/proc, a full disk)
+        raise ValueError(f"--out: cannot create the folder {str(outdir)!r}: "
+                         f"{_error_text(exc)}") from exc
     target = outdir / f"{module.NAME}.nc"
     if target.is_dir():
         raise ValueError(f"--out: {str(target)!r}, where the result goes, is a folder; "
                          "remove it or choose another --out")
-    from .locking import folder_lock
-
     print(f"running {module.NAME}{' (quick)' if args.quick else ''}, seed {args.seed}")
     t0 = time.perf_counter()
     # one run at a time per folder: two would overwrite each other's files one by one

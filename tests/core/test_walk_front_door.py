@@ -251,7 +251,10 @@ def test_study_show_lists_every_parameter_with_its_default_and_meaning(capsys):
     assert out.startswith("receptive-field-mapping: ")
     for key, default in study_parameters("receptive-field-mapping").items():
         if key not in ("quick", "seed"):
-            assert f"\n  {key} = {default!r}\n" in out
+            # then the quick and full values of a None and the unit, if any
+            assert (f"\n  {key} = {default!r}\n" in out
+                    or f"\n  {key} = {default!r} (" in out
+                    or f"\n  {key} = {default!r} [" in out), key
     assert "\n  quick = " not in out and "\n  seed = " not in out
     # the docstring's Parameters section, without the sections after it
     doc = inspect.getdoc(get_study("receptive-field-mapping").run)
@@ -281,6 +284,6 @@ def test_study_show_marks_a_parameter_the_run_cannot_do_without_as_required(name
 
     assert main(["study", "show", name]) == 0
     out = capsys.readouterr().out
-    assert "\n  audio_dir = (required)\n" in out and "\n  sample_rate = None\n" in out
+    assert "\n  audio_dir = (required)\n" in out and "\n  sample_rate = None [Hz]\n" in out
     with pytest.raises(ValueError, match="audio_dir"):  # what "required" stands for
         get_study(name).run(quick=True)
