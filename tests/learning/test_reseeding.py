@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from v1model.learning._atoms import duplicate_atoms, reseed
+from v1model.learning._atoms import AtomUsage, duplicate_atoms, reseed
 from v1model.learning.ksvd import learn_ksvd
 from v1model.learning.mod import learn_mod
 from v1model.learning.online import learn_online
@@ -224,3 +224,56 @@ def test_reseed_passes_over_a_residual_just_under_duplicate_tol(rng):
     D = np.vstack([np.eye(5)[:3], np.eye(5)[2]])
     reseed(D, np.array([3]), X, np.zeros((20, 4)), rng, duplicate_tol=0.5)
     np.testing.assert_allclose(D[3], [0, 0, 0, 0, 1.0], atol=1e-12)
+
+
+def test_ksvd_reseeds_an_atom_fewer_than_min_usage_samples_use(planted_factory):
+    # K-SVD's "clear dictionary" step (Aharon et al.'s toolbox, Rubinstein's KSVD-Box):
+    # an atom fewer than 4 samples use is replaced. Atom 9 lies along a dimension only
+    # two small outliers reach: used (by 2 samples), so it was never re-seeded
+    from sklearn.linear_model import orthogonal_mp
+
+    X, D_true, _ = planted_factory(n_samples=600, n_features=12, n_atoms=10, seed=4)
+    X = np.hstack([X, np.zeros((len(X), 1))])
+    X[:2] = 0.0
+    X[:2, 12] = [0.5, -0.5]
+    D0 = np.vstack([np.hstack([D_true[:9], np.zeros((9, 1))]), np.eye(13)[12]])
+    # scikit-learn's OMP (3 atoms, as learn_ksvd's coding) uses atom 9 for exactly 2 samples
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="linear dependence"):
+        codes = orthogonal_mp(D0.T, X.T, n_nonzero_coefs=3).T
+    assert np.count_nonzero(codes[:, 9]) == 2
+    D, h = learn_ksvd(X, 10, n_nonzero=3, init=D0, n_updates=1, min_usage=4, seed=0,
+                      progress=False)
+    assert h["n_reseeded"].values[0] == 1 and h.attrs["min_usage"] == 4
+    # re-seeded from a residual in the data's 12 dimensions (the outliers' is smaller)
+    assert abs(D[9, 12]) < 1e-6
+    # the default, 1, re-seeds only atoms no sample uses: the atom stays on the outliers
+    D, h = learn_ksvd(X, 10, n_nonzero=3, init=D0, n_updates=1, seed=0, progress=False)
+    assert h["n_reseeded"].values[0] == 0 and h.attrs["min_usage"] == 1
+    assert abs(D[9, 12]) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_atom_usage_counts_updates_below_min_usage():
+    # 3 atoms; codes of 5 samples use atom 0 five times, atom 1 twice, atom 2 never
+    A = np.zeros((5, 3))
+    A[:, 0] = 1.0
+    A[:2, 1] = 1.0
+    D = np.eye(3)
+    usage = AtomUsage(3, 2, None, min_usage=3)
+    np.testing.assert_array_equal(usage.to_reseed(A, D), [])
+    np.testing.assert_array_equal(usage.unused, [0, 1, 1])
+    np.testing.assert_array_equal(usage.to_reseed(A, D), [1, 2])
+    # the default (and a state pickled before min_usage existed): only unused atoms
+    old = AtomUsage(3, 1, None)
+    del old.min_usage
+    np.testing.assert_array_equal(old.to_reseed(A, D), [2])
+
+
+@pytest.mark.parametrize("learner", [learn_ksvd, learn_mod])
+@pytest.mark.parametrize("value, error, message", [
+    (0, ValueError, "min_usage must be >= 1, got 0"),
+    (2.5, TypeError, "min_usage must be an integer, got 2.5"),
+])
+def test_min_usage_is_validated(planted, learner, value, error, message):
+    X, _, _ = planted
+    with pytest.raises(error, match=message):
+        learner(X, 8, n_nonzero=2, method="omp", n_updates=1, min_usage=value, progress=False)

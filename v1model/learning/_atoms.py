@@ -8,9 +8,10 @@ normalised residual of the worst-reconstructed samples, so that the new atom
 starts where the dictionary does worst. Aharon et al. (2006) and Rubinstein's
 KSVD-Box (``cleardict``) replace an atom by the worst-represented *sample*
 itself, normalised; the residual used here is the part of that sample the
-other atoms miss. KSVD-Box also counts an atom as unused when fewer than 4
-samples use it and as a duplicate above |cosine| 0.99 (``duplicate_tol``'s
-default); here ``reseed_patience`` counts updates in which no sample used it.
+other atoms miss. Both also replace an atom that fewer than 4 samples use
+(``min_usage=4``; its default, 1, re-seeds only unused atoms) and one above
+|cosine| 0.99 to another (``duplicate_tol``'s default); ``reseed_patience``
+counts the consecutive updates in which an atom was so under-used (KSVD-Box: 1).
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ def check_reseeding(reseed_patience, duplicate_tol):
     return reseed_patience, duplicate_tol
 
 
+def check_min_usage(min_usage) -> int:
+    """Validate ``min_usage``: an atom fewer samples than this use in an update counts
+    as unused (1: only atoms no sample uses)."""
+    return check_int(min_usage, "min_usage", minimum=1)
+
+
 def duplicate_atoms(D, tol, signed=False) -> np.ndarray:
     """Indices of atoms whose |cosine| with an earlier atom exceeds ``tol``;
     with ``signed`` (non-negative codes) their cosine: a code that cannot
@@ -82,12 +89,17 @@ def duplicate_atoms(D, tol, signed=False) -> np.ndarray:
 
 
 class AtomUsage:
-    """Counts, per atom, the consecutive updates in which no code used it (an
-    update of a short minibatch counts for its ``share``, see :meth:`to_reseed`)."""
+    """Counts, per atom, the consecutive updates in which fewer than ``min_usage``
+    codes used it (an update of a short minibatch counts for its ``share``, see
+    :meth:`to_reseed`)."""
 
-    def __init__(self, n_atoms, patience, duplicate_tol):
+    #: a class default, so that states pickled before it existed unpickle as before
+    min_usage = 1
+
+    def __init__(self, n_atoms, patience, duplicate_tol, min_usage=1):
         self.patience = patience
         self.duplicate_tol = duplicate_tol
+        self.min_usage = min_usage
         self.unused = np.zeros(n_atoms)
 
     def to_reseed(self, A, D, count_silent=True, share=1.0, signed=False) -> np.ndarray:
@@ -103,8 +115,8 @@ class AtomUsage:
         in a row had not used). ``signed``: codes are non-negative, see
         :func:`duplicate_atoms`.
         """
-        used = np.any(A != 0, axis=0)
-        if count_silent or used.any():
+        used = np.count_nonzero(A, axis=0) >= self.min_usage
+        if count_silent or np.any(A != 0):
             self.unused[used] = 0
             self.unused[~used] += share
         # a relative margin: shares of 1/3 add up to 9.999... for 10

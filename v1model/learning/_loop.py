@@ -13,14 +13,15 @@ from ..inference._common import tally_not_converged
 from ..io import seed_attr
 from ..progress import check_progress, progress_bar
 from ..validation import as_generator, check_fits_in_memory, check_int
-from ._atoms import AtomUsage, check_reseeding, initial_dictionary, normalize_rows, reseed
+from ._atoms import (AtomUsage, check_min_usage, check_reseeding, initial_dictionary,
+                     normalize_rows, reseed)
 from ._coding import check_lam_below_data
 from ._data import Minibatches, check_training_rows, warn_if_more_atoms_than_samples
 from ._history import FIELDS, History, batch_statistics
 
 
 def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, init,
-                      reseed_patience, duplicate_tol, seed, progress, attrs):
+                      reseed_patience, duplicate_tol, seed, progress, attrs, min_usage=1):
     """Validate the common arguments, then alternate coding and ``step``.
 
     ``step(X, A, D) -> (D_new, A_new)`` returns the updated dictionary (rows
@@ -44,12 +45,13 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     else:  # every update codes all of X: converted once
         X = np.asarray(X, dtype=np.float64)
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
+    min_usage = check_min_usage(min_usage)
     check_progress(progress)
     # recorded before anything draws: a Generator's state is then the run's start
     seed_record = seed_attr(seed, before_use=True)
     rng = as_generator(seed)
     D = initial_dictionary(X, n_atoms, init, rng)
-    usage = AtomUsage(n_atoms, reseed_patience, duplicate_tol)
+    usage = AtomUsage(n_atoms, reseed_patience, duplicate_tol, min_usage)
     history = History(n_updates)
     batches = Minibatches(n, batch_size, True, rng) if batch_size is not None else None
     bar = progress_bar(progress, total=n_updates, desc=name, unit="update",
@@ -81,7 +83,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
         batch_size=min(batch_size, n) if batch_size is not None else n,
         batch_size_requested=batch_size,
         init=init if isinstance(init, str) else "array", reseed_patience=reseed_patience,
-        duplicate_tol=duplicate_tol, seed=seed_record,
+        min_usage=min_usage, duplicate_tol=duplicate_tol, seed=seed_record,
         **coder.describe(), **attrs,
     )
     return D.astype(coder.dtype), history.to_dataset(attrs)
