@@ -28,12 +28,25 @@ step rules) and fixed-step Euler block (``lca.py``) against this tree's:
   fixed ``dt`` (20 updates);
 - with ``--of1996``, the quick ``olshausen-field-1996`` study (~20 s CPU each side).
 
+With ``--per-call`` it times instead what a call costs besides its steps, for loops that
+encode one image, one sweep point or one spiking comparison at a time with one
+dictionary: ``lca(X, D, lam)`` (the adaptive step), ``threshold="hard"`` and
+``n_steps=100`` (the fixed step) on 1 and 32 samples of a 256 x 64 dictionary and 1 and
+100 samples of a 1024 x 256 one (random unit atoms, samples of ~5 atoms each, float64 in,
+the default float32 working precision), and ``SparseCodingNetwork.encode``, each as
+``--before``'s ``lca.py`` (which built the Gram matrix and its top eigenvalue at every
+call; imported beside this tree's other modules) and this tree's (which keeps them for
+the next call with the same dictionary, ``v1model/inference/_dictionary_cache.py``), with
+this tree's with the cache off (every call a miss) as the reference of the same run, and
+the largest code difference (0: the same codes to the bit).
+
 Times are CPU seconds of this process (``time.process_time``,
 best of ``--repeats``, of ``--learn-repeats`` for learning; less sensitive than wall time
 to other jobs on the machine) and wall seconds.
 
     python benchmarks/bench_lca_small_batch.py                 # HEAD against the tree
     python benchmarks/bench_lca_small_batch.py --before abc123 --repeats 5
+    python benchmarks/bench_lca_small_batch.py --per-call   # per-call overheads
 """
 
 from __future__ import annotations
@@ -81,7 +94,12 @@ def _run(argv):
                         help="folder with A144.mat and images/ (Olshausen's)")
     parser.add_argument("--of1996", action="store_true",
                         help="also time the quick olshausen-field-1996 study")
+    parser.add_argument("--per-call", action="store_true",
+                        help="time only the per-call overheads of lca and network.encode "
+                             "with one dictionary (--before's lca.py against this tree's)")
     args = parser.parse_args(argv)
+    if args.per_call:
+        return _run_per_call(args.before, args.repeats)
     from v1model.inference import lca_adaptive
 
     before = _load_revision(args.before)
@@ -305,6 +323,106 @@ def _row(name, results, n, ref):
             f"{steps} | {products} | {diff:.1e} | {ref} |")
     print(line, flush=True)
     return line
+
+
+#: the per-call problems: (n_atoms, n_features, n_samples)
+PER_CALL_PROBLEMS = ((256, 64, 1), (256, 64, 32), (1024, 256, 1), (1024, 256, 100))
+#: the per-call settings of lca: the adaptive step, the hard threshold, the fixed step
+PER_CALL_SETTINGS = {"default": {}, "hard": dict(threshold="hard"),
+                     "n_steps=100": dict(n_steps=100)}
+
+
+def _run_per_call(rev, repeats):
+    """The per-call table (``--per-call``): ``rev``'s ``lca`` against this tree's, cached
+    and with the cache off, per call."""
+    import importlib
+
+    from v1model.inference import _dictionary_cache, lca
+
+    encode_module = importlib.import_module("v1model.inference.encode")  # not the function
+
+    before = _load_revision(rev, "lca").lca
+    print(machine_line())
+    print(f"before: lca.py at {rev}; after: this tree, the dictionary kept between calls; "
+          f"cache off: this tree with MAX_CACHE_BYTES = 0")
+    print()
+    print("| problem | before: ms per call, CPU (wall) | after | ratio (CPU) | cache off "
+          "| max code diff |")
+    print("|---|---|---|---|---|---|")
+    kept = _dictionary_cache.MAX_CACHE_BYTES
+    for k, p, n in PER_CALL_PROBLEMS:
+        X, D = _unit_problem(k, p, n)
+        for label, kwargs in PER_CALL_SETTINGS.items():
+            def solvers(kwargs=kwargs):
+                return {"before": lambda: before(X, D, 0.1, progress=False, **kwargs),
+                        "after": lambda: lca(X, D, 0.1, progress=False, **kwargs)}
+            _per_call_row(f"lca({label}), {k} x {p}, {n} sample{'s' * (n > 1)}", solvers(),
+                          repeats, _dictionary_cache, kept)
+    from v1model.network import SparseCodingNetwork
+
+    X, D = _unit_problem(256, 64, 1)
+    net = SparseCodingNetwork(D, lam=0.1)
+    after_lca = encode_module.lca
+
+    def network_encode(which):
+        def run():
+            encode_module.lca = before if which == "before" else after_lca
+            try:
+                return net.encode(X, progress=False)
+            finally:
+                encode_module.lca = after_lca
+        return run
+
+    _per_call_row("SparseCodingNetwork.encode, 256 x 64, 1 sample",
+                  {w: network_encode(w) for w in ("before", "after")}, repeats,
+                  _dictionary_cache, kept)
+
+
+#: CPU seconds of calls per timing of the per-call table (at least 2 calls)
+PER_CALL_SECONDS = 0.5
+
+
+def _per_call_row(name, solvers, repeats, cache, kept):
+    """One row of the per-call table: each of ``solvers`` ("before", "after") and "after"
+    with the cache off, as many calls per timing as take :data:`PER_CALL_SECONDS` before,
+    best of ``repeats``."""
+    results, calls = {}, None
+    for which, solve in (("before", solvers["before"]), ("after", solvers["after"]),
+                         ("off", solvers["after"])):
+        cache.MAX_CACHE_BYTES = 0 if which == "off" else kept
+        cache.clear_dictionary_cache()
+        solve()  # the first call: kernels compiled, the dictionary's values kept
+        if calls is None:
+            c0 = time.process_time()
+            solve()
+            calls = max(2, int(PER_CALL_SECONDS / max(time.process_time() - c0, 1e-4)))
+
+        def loop(solve=solve):
+            for _ in range(calls):
+                out = solve()
+            return out
+
+        cpu, wall, A = _best(loop, repeats)
+        results[which] = 1e3 * cpu / calls, 1e3 * wall / calls, A
+    cache.MAX_CACHE_BYTES = kept
+    (c0, w0, A0), (c1, w1, A1), (c2, w2, A2) = (results[w] for w in ("before", "after",
+                                                                      "off"))
+    diff = max(float(np.abs(np.asarray(A1, np.float64) - A0).max()),
+               float(np.abs(np.asarray(A2, np.float64) - A0).max()))
+    line = (f"| {name} | {c0:.2f} ({w0:.2f}) | {c1:.2f} ({w1:.2f}) | {c0 / c1:.2f}x | "
+            f"{c2:.2f} ({w2:.2f}) | {diff:.1e} |")
+    print(line, flush=True)
+    return line
+
+
+def _unit_problem(n_atoms, n_features, n_samples, seed=0):
+    """Random unit atoms and samples of ~5 of them each, plus noise (float64)."""
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    A = np.where(rng.random((n_samples, n_atoms)) < 5 / n_atoms,
+                 rng.standard_normal((n_samples, n_atoms)), 0.0)
+    return A @ D + 0.01 * rng.standard_normal((n_samples, n_features)), D
 
 
 def _planted_problem(n_atoms=24, n_features=16, n_samples=6000, k=3, noise=0.01, seed=0):

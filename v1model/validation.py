@@ -1029,6 +1029,26 @@ def _count_non_finite(value, arr, name):
     return n_bad, (index if len(index) > 1 else index[0], float(wide[index]))
 
 
+def abs_max(arr, axis=None):
+    """``np.abs(arr).max(axis)`` without the ``|arr|`` temporary, the size of ``arr``
+    (a float64 copy of every dictionary at every solver call): as the larger of the
+    largest value and minus the smallest, the same numbers.
+
+    Parameters
+    ----------
+    arr : ndarray
+        Real values, not empty along ``axis``.
+    axis : int, optional
+        Axis to reduce (default: all of them).
+
+    Returns
+    -------
+    ndarray or float
+        The largest ``|value|``, along ``axis``.
+    """
+    return np.maximum(arr.max(axis=axis), -arr.min(axis=axis))
+
+
 def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = False) -> np.ndarray:
     """Validate a dictionary of shape ``(n_atoms, n_features)``.
 
@@ -1065,7 +1085,7 @@ def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = Fa
     # norms taken as (row max) * ||row / row max||: no overflow for huge entries; an
     # atom is zero only when it is (a tiny atom is valid: the solvers check that their
     # products stay in their precision's range)
-    row_max = np.abs(D).max(axis=1)
+    row_max = abs_max(D, axis=1)
     zero = np.flatnonzero(row_max == 0)
     if zero.size:
         raise ValueError(

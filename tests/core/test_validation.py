@@ -592,3 +592,18 @@ def test_atoms_as_images_are_flattened_row_major_as_patches_are():
     # a stack of patches with a 2-D dictionary is still refused as before
     with pytest.raises(ValueError, match="X must have 1 or 2 dimension"):
         check_data_and_dictionary(X.reshape(3, 4, 5), D)
+
+
+def test_abs_max_is_the_largest_absolute_value_without_a_copy(peak_memory):
+    """abs_max gives np.abs(arr).max(axis) (negative extremes included) without the |arr|
+    temporary, which was a float64 copy of every dictionary at every solver call."""
+    from v1model.validation import abs_max
+
+    rng = np.random.default_rng(0)
+    arr = rng.standard_normal((512, 256))
+    arr[3, 7], arr[9, 1] = -50.0, 40.0  # row 3's and the whole array's extreme: negative
+    np.testing.assert_array_equal(abs_max(arr, axis=1), np.abs(arr).max(axis=1))
+    np.testing.assert_array_equal(abs_max(arr, axis=0), np.abs(arr).max(axis=0))
+    assert abs_max(arr) == 50.0
+    _, peak = peak_memory(lambda: abs_max(arr, axis=1))
+    assert peak < 0.05 * arr.nbytes

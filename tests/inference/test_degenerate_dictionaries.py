@@ -10,6 +10,7 @@ import pytest
 from sklearn.linear_model import orthogonal_mp as sk_omp
 
 from v1model.inference import ConvergenceWarning, lca, matching_pursuit, orthogonal_mp
+from v1model.inference._dictionary_cache import clear_dictionary_cache
 
 
 def unit_atoms(n_atoms, n_features, seed=0):
@@ -285,7 +286,7 @@ def test_hard_lca_checks_one_dictionary_for_duplicates_once(monkeypatch):
         return duplicate_pairs(D, min_cosine)
 
     monkeypatch.setattr(lca_module, "duplicate_pairs", counting)
-    monkeypatch.setattr(lca_module, "_LAST_DUPLICATE_CHECK", (None, []), raising=False)
+    clear_dictionary_cache()
     D, rng = unit_atoms(12, 16, seed=5)
     D[5] = D[2]
     X = rng.standard_normal((3, 16))
@@ -307,21 +308,22 @@ def test_hard_lca_checks_one_dictionary_for_duplicates_once(monkeypatch):
     assert "atoms 9 and 1, 7 and 5" in str(caught[0].message)
 
 
-def test_hard_lca_duplicate_check_sees_a_dictionary_changed_in_place(monkeypatch):
+def test_hard_lca_duplicate_check_sees_a_dictionary_changed_in_place():
     """The check is remembered by comparing ``D`` with a copy it keeps (a blake2b digest
     of ``D`` took 1.2 ms per call for 512 x 256 atoms, 10% of a one-sample encode): the
     copy is its own, so that atoms duplicated in place in the caller's array after a
     clean check are still named, and cleaned in place no longer are."""
-    import importlib
+    from v1model.inference import _dictionary_cache
+    from v1model.inference.lca import HARD_DUPLICATE_COSINE
 
-    lca_module = importlib.import_module("v1model.inference.lca")
-    monkeypatch.setattr(lca_module, "_LAST_DUPLICATE_CHECK", (None, []), raising=False)
+    clear_dictionary_cache()
     D, rng = unit_atoms(12, 16, seed=3)
     X = rng.standard_normal((3, 16))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lca(X, D, 0.5, threshold="hard", n_steps=5, dtype=np.float64)
-    kept, pairs = lca_module._LAST_DUPLICATE_CHECK
+    entry = _dictionary_cache._entry
+    kept, pairs = entry.key, entry.values[("duplicate_pairs", HARD_DUPLICATE_COSINE)]
     assert pairs == [] and np.array_equal(kept, D) and not np.shares_memory(kept, D)
     original = D[4].copy()
     D[4] = -D[8]  # in place: a sign-flipped copy is a duplicate too

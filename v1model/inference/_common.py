@@ -21,10 +21,10 @@ import xarray as xr
 
 from .._frames import user_stacklevel
 from ..io import ITERATIONS_DONE, count_coord
-from ..validation import (ATOM_IMAGE_DIMS, CODE_DIMS, DATA_DIMS, DICTIONARY_DIMS, check_array,
-                          check_bool, check_choice, check_dictionary, check_dtype,
-                          check_nonnegative, check_same_features, check_shape, dim_coord,
-                          flatten_image_atoms, row_coords, smallest_safe_value)
+from ..validation import (ATOM_IMAGE_DIMS, CODE_DIMS, DATA_DIMS, DICTIONARY_DIMS, abs_max,
+                          check_array, check_bool, check_choice, check_dictionary,
+                          check_dtype, check_nonnegative, check_same_features, check_shape,
+                          dim_coord, flatten_image_atoms, row_coords, smallest_safe_value)
 
 THRESHOLDS = ("soft", "hard", "nonneg")
 
@@ -158,10 +158,13 @@ def looks_transposed(D):
     if D.shape[0] == D.shape[1] and D.shape[0] > 1:
         # norms as (max) * ||v / max||: no overflow for the huge entries the range check
         # refuses later with its own message
-        scale = np.abs(D).max()
+        scale = float(abs_max(D))
         if not np.isfinite(scale) or scale == 0:
             return None
-        Ds = D / scale
+        # no scaled copy of D where its squares cannot overflow or underflow
+        if 1e-100 < scale < 1e100:
+            scale = 1.0
+        Ds = D if scale == 1.0 else D / scale
         rows = np.einsum("ij,ij->i", Ds, Ds) * scale**2
         cols = np.einsum("ij,ij->j", Ds, Ds) * scale**2
         if np.all(np.abs(cols - 1) <= _UNIT_TOL) and np.any(np.abs(rows - 1) > 1e-2):
@@ -198,7 +201,7 @@ def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom",
     log_max = np.log10(float(info.max) * RANGE_HEADROOM)
     log_min = np.log10(float(info.tiny) / RANGE_HEADROOM)
     p = X.shape[1]
-    row_max = np.abs(D).max(axis=1)
+    row_max = abs_max(D, axis=1)
     d_max = float(row_max.max())
     # max |X| without an |X| the size of X
     x_max = abs(max(float(X.max()), -float(X.min()))) if X.size else 0.0

@@ -27,6 +27,7 @@ from ..validation import (check_array, check_choice, check_dictionary, check_dty
                           check_positive, describe, flatten_image_atoms, physical_memory,
                           row_coords)
 from .lca_adaptive import BLOCK_SIZE, confirm_euler_rows, euler_adaptive
+from ._dictionary_cache import values_of
 from ._common import (
     N_SAMPLES_NAMED,
     ConvergenceWarning,
@@ -105,8 +106,28 @@ def max_stable_dt(D, tau):
     return float(np.nextafter(_max_stable_dt(D, check_positive(tau, "tau")), 0.0))
 
 
-def _max_stable_dt(D, tau):
-    return 2.0 * tau / max(spectral_norm_gram(D), 1.0)
+def _max_stable_dt(D, tau, values=None):
+    """The stability limit of :func:`max_stable_dt` (not an ulp below it). ``values``:
+    :func:`~v1model.inference._dictionary_cache.values_of` ``D``, when the caller has
+    it: ``lambda_max(D D^T)`` is kept for the next call with the same dictionary (an
+    encode loop; its Gram matrix and eigenvalue were a third of a one-sample call on
+    1024 x 256 atoms, 19 of 57 ms under cProfile, 2026-12-07)."""
+    values = values_of(D) if values is None else values
+    return 2.0 * tau / max(values.get("spectral_norm_gram", spectral_norm_gram), 1.0)
+
+
+def _gram_off(values, dtype):
+    """``D D^T - I`` (n_atoms, n_atoms) in ``dtype``, read-only: the Euler loops' lateral
+    inhibition, of the dictionary of ``values``
+    (:func:`~v1model.inference._dictionary_cache.values_of`), cast to ``dtype`` first as
+    the solvers cast it, and kept for the next call with the same dictionary."""
+    def gram_off(D):
+        Dw = np.ascontiguousarray(D, dtype=dtype)
+        G = Dw @ Dw.T
+        G[np.diag_indices(G.shape[0])] -= 1
+        return G
+
+    return values.get(("gram_off", np.dtype(dtype).name), gram_off)
 
 
 def lca(
@@ -141,7 +162,15 @@ def lca(
     X : array_like, shape (n_samples, n_features) or (n_features,)
         Stimuli (e.g. whitened image patches, flattened).
     D : array_like, shape (n_atoms, n_features)
-        Dictionary Phi^T: one unit-norm atom (receptive field) per row.
+        Dictionary Phi^T: one unit-norm atom (receptive field) per row. What the
+        call derives from ``D`` alone (the Gram matrix ``D D^T`` in the working
+        ``dtype``, its top eigenvalue, which sets the stable step, and with the hard
+        threshold the duplicated atoms) is kept for the next call with a dictionary
+        of the same values, so that a loop of calls with one dictionary builds it
+        once (5x less CPU per one-sample call on 1024 x 256 atoms,
+        ``benchmarks/README.md``); a dictionary changed in place is seen as a new
+        one. The cache holds one dictionary, a copy of it and its values within
+        128 MB (:mod:`v1model.inference._dictionary_cache`).
     lam : float
         Threshold lambda >= 0 (units of ``X``).
     threshold : {"soft", "hard", "nonneg"}, default "soft"
@@ -368,13 +397,16 @@ def lca(
             return_trajectory=return_trajectory, return_history=return_history),
         x_name=_names[0], d_name=_names[1], d_float64=True)
     threshold = check_threshold(threshold)
+    # what lca derives from D alone (its top eigenvalue, Gram matrix, duplicated atoms),
+    # matched once with the dictionary of the last call (_dictionary_cache)
+    values = values_of(D64)
     if threshold == "hard":
-        _warn_duplicate_atoms(D64, _names[1])
+        _warn_duplicate_atoms(values, _names[1])
     integrator = check_choice(integrator, "integrator", INTEGRATORS)
     tau = check_positive(tau, "tau")
     # the limit of D as given, in float64 as max_stable_dt computes it: that of D rounded
     # to float32 is an ulp or so either side, and refused max_stable_dt's own dt
-    limit = _max_stable_dt(D64, tau)
+    limit = _max_stable_dt(D64, tau, values)
     dt_given = dt is not None
     adaptive = (dt is None and integrator == "euler" and n_steps is None and threshold != "hard"
                 and not return_trajectory and not return_history)
@@ -433,12 +465,13 @@ def lca(
     if adaptive:
         with blas, progress_bar(progress, total=n, desc="lca") as bar:
             U = euler_adaptive(X, D, lam, threshold, dt / tau, tol, max_steps, u0, _stats,
-                               on_block=bar.update)
+                               on_block=bar.update, W=_gram_off(values, dtype))
         return _threshold_in_place(U, lam, threshold)
     if integrator == "euler":
         with blas, progress_bar(progress, total=n, desc="lca") as bar:
             U, traj = _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0,
-                             return_trajectory, record_every, hook, _stats, bar.update)
+                             return_trajectory, record_every, hook, _stats, bar.update,
+                             G_off=_gram_off(values, dtype))
         A = _threshold_in_place(U, lam, threshold)  # the trajectory holds copies
     else:
         t_end = float(t_eval[-1])
@@ -486,15 +519,17 @@ def lca(
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def _warn_duplicate_atoms(D, d_name):
-    """Warn when atoms of ``D`` are duplicates to the hard threshold
-    (:data:`HARD_DUPLICATE_COSINE`, one Gram matrix). The units of a duplicated atom get
-    the same drive and inhibit each other as much as themselves: whenever the drive left
-    for them exceeds ``2 lam``, both rise above ``lam`` together and settle at half of
-    it each, a fixed point that codes one component with two atoms (``lam^2 / 2`` more
-    energy than one atom's code); one wins only when that drive lies between ``lam`` and
-    ``2 lam`` (the cycle broken by :func:`_hard_cycle_guard`). Rozell et al.'s single
-    winner needs an asymmetry that duplicates do not have; the split was silent.
+def _warn_duplicate_atoms(values, d_name):
+    """Warn when atoms of the dictionary of ``values``
+    (:func:`~v1model.inference._dictionary_cache.values_of`, named ``d_name``) are
+    duplicates to the hard threshold (:data:`HARD_DUPLICATE_COSINE`, one Gram matrix).
+    The units of a duplicated atom get the same drive and inhibit each other as much as
+    themselves: whenever the drive left for them exceeds ``2 lam``, both rise above
+    ``lam`` together and settle at half of it each, a fixed point that codes one
+    component with two atoms (``lam^2 / 2`` more energy than one atom's code); one wins
+    only when that drive lies between ``lam`` and ``2 lam`` (the cycle broken by
+    :func:`_hard_cycle_guard`). Rozell et al.'s single winner needs an asymmetry that
+    duplicates do not have; the split was silent.
 
     Not inside a learner's run (:func:`~v1model.inference._common.current_tally`): its
     dictionary changes at every update, and the learners re-seed duplicated atoms
@@ -502,7 +537,7 @@ def _warn_duplicate_atoms(D, d_name):
     the user never sees."""
     if current_tally() is not None:
         return
-    pairs = _duplicate_pairs_of(D)
+    pairs = _duplicate_pairs_of(values)
     if not pairs:
         return
     warnings.warn(
@@ -514,27 +549,16 @@ def _warn_duplicate_atoms(D, d_name):
         "on the split", UserWarning, stacklevel=user_stacklevel())
 
 
-#: the last dictionary :func:`_duplicate_pairs_of` checked, ``(copy, pairs)``: a loop of
-#: probes calls the hard threshold thousands of times with one dictionary, and each call
-#: built its Gram matrix again (one tuple, replaced whole: safe from threads)
-_LAST_DUPLICATE_CHECK = (None, [])
-
-
-def _duplicate_pairs_of(D):
-    """:func:`~v1model.inference._common.duplicate_pairs` of ``D`` (float64) at
-    :data:`HARD_DUPLICATE_COSINE`, remembered for the last dictionary checked, kept as
-    a float64 copy (its own: the caller's array may be changed in place) that the next
-    ``D`` is compared with (the same values in another array hit, a changed value
-    misses). The comparison reads ``D`` at memory speed: a blake2b digest of it took
-    1.2 ms for 512 x 256 atoms, 10% of a one-sample hard LCA encode of 200 steps, and
-    37 ms for 4096 x 1024; the Gram matrix costs ~n_atoms^2 n_features."""
-    global _LAST_DUPLICATE_CHECK
-    D = np.asarray(D, dtype=np.float64)
-    last, pairs = _LAST_DUPLICATE_CHECK
-    if last is None or last.shape != D.shape or not np.array_equal(last, D):
-        pairs = duplicate_pairs(D, HARD_DUPLICATE_COSINE)
-        _LAST_DUPLICATE_CHECK = (D.copy(), pairs)
-    return list(pairs)
+def _duplicate_pairs_of(values):
+    """:func:`~v1model.inference._common.duplicate_pairs` of the dictionary of ``values``
+    (:func:`~v1model.inference._dictionary_cache.values_of`) at
+    :data:`HARD_DUPLICATE_COSINE`, kept for the next call with the same dictionary
+    (:mod:`~v1model.inference._dictionary_cache`: a loop of probes calls the hard
+    threshold thousands of times with one dictionary, and each call built its Gram
+    matrix again; the same values in another array hit, a value changed in place
+    misses)."""
+    return list(values.get(("duplicate_pairs", HARD_DUPLICATE_COSINE),
+                           lambda D: duplicate_pairs(D, HARD_DUPLICATE_COSINE)))
 
 
 #: lca's defaults: a setting the chosen integrator ignores is warned of when it differs
@@ -597,14 +621,17 @@ def _check_trajectory_size(n, k, dtype, max_steps, record_every):
 
 
 def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_traj,
-           record_every, on_record=None, stats=None, on_block=None):
+           record_every, on_record=None, stats=None, on_block=None, G_off=None):
+    """Fixed-step Euler; ``G_off``, optional, is ``D D^T - I`` in the working dtype
+    (:func:`_gram_off`, left unchanged), else built here."""
     dtype = X.dtype
     n, k = X.shape[0], D.shape[0]
     eta = dtype.type(dt / tau)
     # u <- u + eta (b - u - T(u) (G - I))  written as  u <- u - (T(u) W - eta b + eta u)
-    W = D @ D.T
-    W[np.diag_indices(k)] -= 1
-    W *= eta
+    if G_off is None:
+        G_off = D @ D.T
+        G_off[np.diag_indices(k)] -= 1
+    W = G_off * eta
     U = np.zeros((n, k), dtype) if u0 is None else np.array(u0, dtype=dtype)
     limit = n_steps if n_steps is not None else max_steps
     record = return_traj or on_record is not None

@@ -44,7 +44,7 @@ _TINY64 = float(np.finfo(np.float64).tiny)
 
 
 def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
-                   block_size=BLOCK_SIZE, on_block=None):
+                   block_size=BLOCK_SIZE, on_block=None, W=None):
     """Final LCA states ``U`` (n, k) for ``threshold`` in {"soft", "nonneg"}.
 
     ``X`` (n, m) and ``D`` (k, m) share the working dtype; a sample stops
@@ -52,12 +52,15 @@ def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
     most ``tol * ||x||^2`` (:func:`gap_met`). ``stats``
     receives ``products`` (rows multiplied by the Gram matrix, rejected
     trials and riding converged rows included) and ``steps``; ``on_block(n)``
-    (a progress bar's update) is called with the rows of each finished block.
+    (a progress bar's update) is called with the rows of each finished block. ``W``,
+    optional, is ``D D^T - I`` in the working dtype, read only (the caller's kept one:
+    :mod:`~v1model.inference._dictionary_cache`), else built here.
     """
     dtype = X.dtype
     n, k = X.shape[0], D.shape[0]
-    W = D @ D.T
-    W[np.diag_indices(k)] -= 1
+    if W is None:
+        W = D @ D.T
+        W[np.diag_indices(k)] -= 1
     U = np.zeros((n, k), dtype) if u0 is None else np.array(u0, dtype=dtype)
     products, steps, left_rows = 0, 0, []
     # samples are independent: row blocks bound the working arrays (B, R, trial

@@ -1,0 +1,134 @@
+"""What a solver derives from its dictionary alone, kept for the next call with the same
+dictionary.
+
+Users encode in loops (an image at a time, a sweep point at a time, beside a spiking
+run), each call with the same ``D``: LCA built the Gram matrix ``D D^T`` and took its
+top eigenvalue (the stable Euler step) at every call, ~80% of the CPU of a one-sample
+call on a 1024 x 256 dictionary (14.2 ms per call before, 2.8 ms with the cache,
+2026-12-07, ``benchmarks/README.md``). :func:`values_of` keeps such values for
+the last dictionary seen.
+
+The key is the dictionary's content, not ``id(D)``: the cache holds its own copy of
+``D`` (read-only) and a call hits only when its ``D`` has the same shape and values, so
+a dictionary changed in place between calls misses, and the same values in another
+array (a slice, a reloaded file) hit. The values are computed from that copy, never
+from the caller's array, so that a value is always the one of its key, even when the
+caller's array changes while it is computed. One dictionary at a time, with its values
+within :data:`MAX_CACHE_BYTES`; a lock guards the entry, so that threads coding with
+one dictionary share it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+__all__ = ["values_of", "clear_dictionary_cache", "MAX_CACHE_BYTES"]
+
+#: bytes the cache may hold: the copy of the dictionary (its key) and the values derived
+#: from it. A dictionary whose copy does not fit is not kept (every call computes its
+#: values); a value that does not fit beside it is computed and not kept. 128 MB: a
+#: 4096 x 1024 float64 dictionary (32 MB) with its float32 Gram matrix (64 MB)
+MAX_CACHE_BYTES = 128 * 2**20
+#: elements compared at a time when a call's dictionary is matched with the key: the
+#: comparison's booleans stay at 1 MB, and a change in the first rows ends it early
+_COMPARE_BLOCK = 2**20
+
+_LOCK = threading.Lock()
+_entry = None  # the last dictionary's _Entry; replaced whole under _LOCK
+
+
+class _Entry:
+    """A read-only copy of a dictionary and the values derived from it (by name)."""
+
+    __slots__ = ("key", "values", "nbytes")
+
+    def __init__(self, D):
+        self.key = np.array(D, order="C", copy=True)
+        self.key.flags.writeable = False
+        self.values = {}
+        self.nbytes = self.key.nbytes
+
+    def matches(self, D):
+        """Whether ``D`` has the key's shape and values (compared a block of rows at a
+        time)."""
+        if D.shape != self.key.shape:
+            return False
+        rows = max(1, _COMPARE_BLOCK // max(D.shape[-1], 1))
+        return all(np.array_equal(self.key[i:i + rows], D[i:i + rows])
+                   for i in range(0, D.shape[0], rows))
+
+    def get(self, name, compute):
+        """``compute(key)``, computed at the first call with ``name`` and kept when it
+        fits within :data:`MAX_CACHE_BYTES` (see :func:`values_of`)."""
+        with _LOCK:
+            if name in self.values:
+                return self.values[name]
+        # computed outside the lock: threads with other names (or dictionaries) go on;
+        # two threads may compute the same value, of the same key, once each
+        value = compute(self.key)
+        size = 0
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+            size = value.nbytes
+        with _LOCK:
+            if name not in self.values and self.nbytes + size <= MAX_CACHE_BYTES:
+                self.values[name] = value
+                self.nbytes += size
+            return self.values.get(name, value)
+
+
+def values_of(D):
+    """The values derived from dictionary ``D`` (those of an earlier call with the same
+    values, if it was the last dictionary seen), as an object whose ``get(name,
+    compute)`` returns ``compute(D)``, computed once per dictionary.
+
+    ``D`` is compared with the kept copy here, once (at memory speed: 0.07 ms for a
+    1024 x 256 float64 dictionary in cache, 10 ms for 4096 x 1024); a ``D`` changed in
+    place after this call is not seen by the object returned, which stands for ``D`` as
+    it was.
+
+    Parameters
+    ----------
+    D : ndarray, shape (n_atoms, n_features)
+        A validated dictionary (finite, 2-D, any float dtype).
+
+    Returns
+    -------
+    object
+        With ``get(name, compute)``: ``name`` (hashable, e.g. ``("gram_off",
+        "float32")``) says what ``compute(D) -> value`` derives, a function of the
+        values of ``D`` alone; it is given the cache's read-only copy of ``D``. An
+        array it returns is made read-only (callers share it: they must not change
+        it).
+    """
+    global _entry
+    entry = _entry  # one read: another thread may replace it meanwhile
+    if entry is not None and entry.matches(D):
+        return entry
+    if D.nbytes > MAX_CACHE_BYTES:  # too large to keep: computed at every call
+        return _Uncached(D)
+    entry = _Entry(D)
+    with _LOCK:
+        _entry = entry  # the last dictionary seen replaces the one before
+    return entry
+
+
+class _Uncached:
+    """:func:`values_of` for a dictionary too large to keep: computes every value."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, D):
+        self.key = D
+
+    def get(self, name, compute):
+        return compute(self.key)
+
+
+def clear_dictionary_cache():
+    """Drop the dictionary kept by :func:`values_of` and its values (memory back)."""
+    global _entry
+    with _LOCK:
+        _entry = None
