@@ -300,3 +300,14 @@ def warns_some(quick=False, seed=0, x=1.0, fail_flag=None):
     if x == 3 and fail_flag and Path(fail_flag).exists():
         raise ValueError(f"diverged at x={x}")
     return xr.Dataset({"y": ((), float(x))})
+
+
+def warns_lines(quick=False, seed=0, x=1.0):
+    """Warns a message of three lines (the second looks like a warning of its own, the
+    third follows a Windows line break), then a one-line one."""
+    import warnings
+
+    warnings.warn(f"table at x={x}:\nUserWarning: not a warning\r\n  indented row",
+                  UserWarning)
+    warnings.warn(f"x={x} is fine", RuntimeWarning)
+    return xr.Dataset({"y": ((), float(x))})

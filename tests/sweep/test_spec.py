@@ -347,6 +347,22 @@ def test_another_sweep_in_the_folder_is_refused_naming_what_differs(study, tmp_p
     assert "and 4 more: common_seeds, params.n, params.label, ...)" in text
 
 
+def test_values_equal_in_python_but_of_another_type_are_named_as_the_difference(
+        study, tmp_path):
+    """``x = [1, 2]`` after ``[1.0, 2.0]`` is another sweep (the study gets ints, its
+    fingerprint differs) and was refused, but "its spec differs from this one" named
+    nothing: 1 == 1.0 (and True == 1) in the comparison that finds what differs."""
+    out = tmp_path / "out"
+    run(study(), {"x": [1.0, 2.0]}, params={"n": 1}, output=out, executor="serial",
+        progress=False)
+    for grid, params, named in [
+            ({"x": [1, 2]}, {"n": 1}, "(sweep.x: [1, 2] here, [1.0, 2.0] in the folder)."),
+            ({"x": [1.0, 2.0]}, {"n": True}, "(params.n: true here, 1 in the folder).")]:
+        with pytest.raises(SpecError, match="holds another sweep") as info:
+            run(study(), grid, params=params, output=out, executor="serial", progress=False)
+        assert named in str(info.value)
+
+
 def test_the_same_sweep_with_its_dimensions_swapped_is_refused(study, tmp_path):
     """Point i is the i-th combination in C order over the dimensions: a second run with
     the [sweep] entries (or a Python grid's keys) in another order must not assemble the

@@ -20,8 +20,9 @@ From the command line, with a TOML spec (see :mod:`v1model.sweep.spec`)::
 
 The result is one ``xarray.Dataset``: the swept parameters as dimensions
 (``replicate`` for seeds), every study output, and per-point ``status``,
-``error``, ``warnings`` (what the point warned, one per line, "" if nothing; kept
-in ``sweep.nc``), ``point_seed``, ``duration`` and ``cpu_time``.
+``error``, ``warnings`` (what the point warned, one per line, a message's further
+lines indented by two spaces, "" if nothing; kept in ``sweep.nc``; one string per
+warning: :func:`split_warnings`), ``point_seed``, ``duration`` and ``cpu_time``.
 """
 
 # Each public name is imported from its submodule on first use (PEP 562): the
@@ -35,6 +36,7 @@ _SUBMODULE_OF = {
     **dict.fromkeys(["Grid", "point_seed", "zipped"], "grid"),
     **dict.fromkeys(["check_points", "checks_parameters", "parameters_checked"],
                     "preflight"),
+    "split_warnings": "point_warnings",
     **dict.fromkeys(["SweepStatus", "load", "resume", "retry_failed", "run",
                      "run_spec", "status"], "runner"),
     **dict.fromkeys(["SweepSpec", "load_spec", "parse_spec"], "spec"),
@@ -69,6 +71,7 @@ __all__ = [
     "checks_parameters",
     "parameters_checked",
     "check_points",
+    "split_warnings",
 ]
 
 

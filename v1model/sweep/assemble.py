@@ -37,9 +37,10 @@ last), then each output's own dimensions:
 
 Per-point variables: ``status`` ("ok", "failed" or "pending"), ``error``
 (the failed point's exception, "" otherwise), ``warnings`` (the warnings the
-point raised, ok or failed, one ``"Category: message"`` per line, "" for none
-and for a pending point; see
-:func:`~v1model.sweep.point_warnings.warnings_text`), ``point_seed`` (the seed
+point raised, ok or failed, one ``"Category: message"`` per line, a message's
+further lines indented by two spaces, "" for none and for a pending point; see
+:func:`~v1model.sweep.point_warnings.warnings_text` and
+:func:`~v1model.sweep.point_warnings.split_warnings`), ``point_seed`` (the seed
 the study got), ``duration`` (wall-clock, s) and ``cpu_time`` (s).
 """
 
@@ -140,7 +141,8 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
     data_vars["error"] = (dims, error, {"long_name": "exception of a failed point",
                                         "units": "1"})
     data_vars["warnings"] = (dims, warned, {
-        "long_name": "warnings the point raised, one 'Category: message' per line",
+        "long_name": "warnings the point raised, one 'Category: message' per line "
+                     "(a message's further lines indented by two spaces)",
         "units": "1"})
     data_vars["point_seed"] = (dims, seeds, {"long_name": "seed passed to the study",
                                              "units": "1"})

@@ -71,7 +71,8 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     executor_options(run)
     run.set_defaults(func=_cmd_run)
 
-    st = sub.add_parser("status", help="show done / failed / pending points of a sweep folder",
+    st = sub.add_parser("status", help="show done (warned) / failed / pending points of a "
+                                       "sweep folder",
                         description="Show the progress of a sweep folder (reads only).")
     st.add_argument("output", help="sweep folder")
     st.add_argument("--json", action="store_true", help="machine-readable output")
@@ -388,6 +389,7 @@ def _cmd_status(args) -> int:
             "path": str(st.path), "study": st.study, "dims": list(st.dims),
             "shape": list(st.shape), "n_points": st.n_points, "done": len(st.done),
             "failed": {str(k): v.get("error", "") for k, v in sorted(st.failed.items())},
+            "warned": {str(k): v for k, v in sorted(st.warned.items())},
             "pending": len(st.pending), "corrupt": [str(p) for p in st.corrupt],
             "result": str(st.result) if st.result else None,
             "removed": len(st.removed), "damaged": st.damaged, "lost": st.lost,

@@ -32,7 +32,7 @@ from .errors import SweepWarning
 from .studyref import STUDY_MODULE_PREFIX
 
 __all__ = ["PointWarning", "collect_warnings", "show_point_warnings", "warnings_text",
-           "MAX_POINT_WARNINGS"]
+           "split_warnings", "MAX_POINT_WARNINGS"]
 
 #: warnings of one point carried back to the sweep; the rest are counted (a study that
 #: warns in a loop would otherwise fill the terminal and the results' transfer)
@@ -204,11 +204,17 @@ def show_point_warnings(outcome, grid) -> None:
                       stacklevel=user_stacklevel())
 
 
+#: what leads the further lines of a warning whose message has several
+CONTINUATION_INDENT = "  "
+
+
 def warnings_text(outcome) -> str:
     """The warnings of ``outcome``'s point as the sweep's result keeps them (its
     ``warnings`` variable): one line ``"Category: message (at file:line)"`` each, the
     line only when it is the user's, then ``"and N more warning(s)"`` for those beyond
-    :data:`MAX_POINT_WARNINGS`; "" for a point that raised none.
+    :data:`MAX_POINT_WARNINGS`; "" for a point that raised none. A message of several
+    lines goes on over lines led by :data:`CONTINUATION_INDENT`, so that each warning
+    is a line that does not begin with a space (:func:`split_warnings`).
 
     Parameters
     ----------
@@ -218,10 +224,50 @@ def warnings_text(outcome) -> str:
     -------
     str
     """
-    lines = [f"{w.category.__name__}: {w.message}{_where(w)}" for w in outcome.warnings]
+    lines = [_one_entry(f"{w.category.__name__}: {w.message}{_where(w)}")
+             for w in outcome.warnings]
     if outcome.warnings_dropped:
         lines.append(f"and {outcome.warnings_dropped} more warning(s)")
     return "\n".join(lines)
+
+
+def _one_entry(text: str) -> str:
+    """``text`` with every line after its first led by :data:`CONTINUATION_INDENT`
+    (and any line break, ``\\r`` too, made a ``\\n``): a message of two lines read
+    as two warnings, the second of no category."""
+    first, *rest = text.splitlines() or [""]
+    return "\n".join([first, *(CONTINUATION_INDENT + line for line in rest)])
+
+
+def split_warnings(text: str) -> list:
+    """The warnings of one point, one string each, from the text of a sweep result's
+    ``warnings`` variable (:func:`warnings_text`): a line led by
+    :data:`CONTINUATION_INDENT` goes on the warning above it.
+
+    Parameters
+    ----------
+    text : str
+        One element of ``ds["warnings"]`` ("" for a point that raised none).
+
+    Returns
+    -------
+    list of str
+        ``"Category: message (at file:line)"`` each, a message of several lines with
+        its line breaks (without the indent added); the last may be
+        ``"and N more warning(s)"``.
+
+    Examples
+    --------
+    >>> split_warnings("UserWarning: two\\n  lines\\nRuntimeWarning: one")
+    ['UserWarning: two\\nlines', 'RuntimeWarning: one']
+    """
+    entries = []
+    for line in str(text).split("\n"):
+        if entries and line.startswith(CONTINUATION_INDENT):
+            entries[-1] += "\n" + line[len(CONTINUATION_INDENT):]
+        elif line:
+            entries.append(line)
+    return entries
 
 
 def _where(w: PointWarning) -> str:

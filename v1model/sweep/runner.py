@@ -29,7 +29,7 @@ from ..validation import check_bool, check_path, describe
 from .assemble import assemble
 from .errors import ExecutorStartError, OutputWriteError, SpecError, SweepWarning
 from .executors import Executor, make_executor
-from .point_warnings import show_point_warnings
+from .point_warnings import show_point_warnings, split_warnings
 from .preflight import check_points
 from .spec import SweepSpec, changed_defaults, load_spec, parse_spec
 from .studyref import STUDY_MODULE_PREFIX
@@ -116,7 +116,8 @@ def run(
     xarray.Dataset
         Swept parameters as dimensions, every study output, per-point
         ``status``, ``error``, ``warnings`` (the warnings each point raised, one
-        ``"Category: message"`` per line, "" for none: they are shown as the points
+        ``"Category: message"`` per line, a message's further lines indented by two
+        spaces (:func:`split_warnings`), "" for none: they are shown as the points
         finish and kept in the saved result), ``point_seed``, ``duration`` and
         ``cpu_time``, the spec in ``attrs["sweep_spec"]``.
 
@@ -706,6 +707,10 @@ class SweepStatus:
         another user's folder, see :func:`v1model.locking.check_can_create`), or None:
         ``resume`` and ``retry-failed`` would be refused with it, so the summary says
         to resume a writable copy instead.
+    warned : dict
+        Index of each point done (in ``done``) that raised warnings to their text, as
+        the result's ``warnings`` variable keeps it (:func:`split_warnings`); a failed
+        point's warnings are in its record (``failed[i]["warnings"]``).
     """
 
     path: Path
@@ -723,6 +728,7 @@ class SweepStatus:
     lost: bool = False
     running: str | None = None
     read_only: str | None = None
+    warned: dict = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -753,6 +759,11 @@ class SweepStatus:
             f"  failed   {len(self.failed)}",
             f"  pending  {len(self.pending)}",
         ]
+        if self.warned:
+            # counted among the done: a point whose solver did not converge read as
+            # one that had nothing to say
+            lines.append(f"  warned   {len(self.warned)} of the done (the `warnings` "
+                         "variable of the result)")
         if self.corrupt:
             lines.append(f"  corrupt  {len(self.corrupt)} file(s) (recomputed on resume)")
         if self.lost:
@@ -773,6 +784,15 @@ class SweepStatus:
                 break
             params = ", ".join(f"{k}={v}" for k, v in record.get("params", {}).items())
             lines.append(f"  failed point {index} ({params}): {record.get('error', '')}")
+        for i, (index, text) in enumerate(sorted(self.warned.items())):
+            if i == max_failures:
+                lines.append(f"  ... and {len(self.warned) - max_failures} more points "
+                             "that warned")
+                break
+            first, *others = split_warnings(text) or [""]
+            head, *cut = first.splitlines() or [""]  # one line each: a long message is cut
+            more = f" (and {len(others)} more)" if others else ""
+            lines.append(f"  warned point {index}: {head}{' ...' if cut else ''}{more}")
         folder = shlex.quote(str(self.path))  # a command to copy: a space stays in the path
         if self.running:
             # a resume or retry-failed now would be refused: the folder is held
@@ -806,8 +826,9 @@ def status(output) -> SweepStatus:
     Returns
     -------
     SweepStatus
-        Point indices done, failed (with their records) and pending, and the
-        path of the assembled result once nothing is pending.
+        Point indices done, failed (with their records) and pending, the warnings
+        of the points done that warned, and the path of the assembled result once
+        nothing is pending.
     """
     output = _check_sweep_folder(output)
     info = read_manifest(output)
@@ -821,7 +842,7 @@ def status(output) -> SweepStatus:
                        state.failed, state.pending, state.corrupt,
                        result if not state.pending and damaged is None else None,
                        set(state.kept), damaged, damaged is not None and result in state.lost,
-                       folder_holder(output), _unwritable(output))
+                       folder_holder(output), _unwritable(output), state.warned)
 
 
 def _unwritable(output: Path) -> str | None:

@@ -396,10 +396,15 @@ def spec_differences(spec: SweepSpec, stored: dict) -> dict:
     mine, theirs = flatten_nested(here), flatten_nested(there)
     keys = list(mine) + [k for k in theirs if k not in mine]
     return {key: (_shown(mine, key), _shown(theirs, key))
-            for key in keys if mine.get(key, _UNSET) != theirs.get(key, _UNSET)}
+            for key in keys if _written(mine, key) != _written(theirs, key)}
 
 
-_UNSET = object()
+def _written(table: dict, key: str) -> str | None:
+    """``table[key]`` as TOML text, None when missing: compared so, ``[1, 2]`` and
+    ``[1.0, 2.0]`` (or ``true`` and ``1``), equal in Python but other sweeps (their
+    fingerprints differ), are a difference to name ("its spec differs from this one"
+    named none)."""
+    return toml_value(table[key]) if key in table else None
 
 
 def _shown(table: dict, key: str) -> str:

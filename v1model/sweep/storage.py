@@ -83,6 +83,10 @@ class StoreState:
         Path of an assembled result that cannot be read to why not, found when
         no point file is left: the points it held (if any) are lost and run
         again.
+    warned : dict
+        Index of each point done (or kept) that raised warnings to their text
+        (:func:`~v1model.sweep.point_warnings.warnings_text`); a sweep folder's scan
+        fills it, :class:`MemoryStore`'s leaves it empty.
     """
 
     n_points: int
@@ -91,6 +95,7 @@ class StoreState:
     corrupt: list = field(default_factory=list)
     kept: set = field(default_factory=set)
     lost: dict = field(default_factory=dict)
+    warned: dict = field(default_factory=dict)
 
     @property
     def pending(self) -> list:
@@ -421,9 +426,15 @@ class DirectoryStore:
             if path.name.startswith("."):
                 continue
             index = _index_of(path, ".nc")
-            if index is not None and index < self.n_points and \
-                    self._valid_point(path, index):
+            attrs = _point_marker(path) if index is not None and index < self.n_points \
+                else None
+            if attrs is not None and self._valid_point(attrs, index):
                 state.done.add(index)
+                # read with the marker: `sweep status` counted a point that warned (a
+                # solver that did not converge) as done and said nothing of it
+                warned = _text(attrs.get("sweep_warnings", ""))
+                if warned:
+                    state.warned[index] = str(warned)
             else:
                 state.corrupt.append(path)
         for path in _listing(self.path / "failed"):
@@ -485,6 +496,8 @@ class DirectoryStore:
             for i in state.pending:
                 if statuses[i] == "ok":
                     state.kept.add(i)
+                    if warned is not None and str(warned[i]):
+                        state.warned[i] = str(warned[i])
                 elif statuses[i] == "failed":
                     state.failed[i] = {"index": i, "params": _point_params(ds, i),
                                        "error": str(errors[i]) if errors is not None else "",
@@ -492,16 +505,9 @@ class DirectoryStore:
                                        else ""}
             return
 
-    def _valid_point(self, path: Path, index: int) -> bool:
-        import h5py  # the completion marker is a plain HDF5 attribute: 3x faster than h5netcdf
-
-        try:
-            with h5py.File(path, "r") as f:
-                # h5py gives netCDF's numeric attributes as 1-element arrays
-                attrs = {k: _one(f.attrs[k]) for k in ("sweep_complete", "sweep_fingerprint",
-                                                       "sweep_point_index") if k in f.attrs}
-        except Exception:  # noqa: BLE001 - any unreadable file is corrupt
-            return False
+    def _valid_point(self, attrs: dict, index: int) -> bool:
+        """Whether a point file's marker ``attrs`` (:func:`_point_marker`) say it is the
+        finished point ``index`` of this sweep."""
         try:
             return (
                 int(attrs.get("sweep_complete", 0)) == 1
@@ -553,6 +559,21 @@ class DirectoryStore:
                     ds[name] = var.astype(object)
         with local_io():
             return save_dataset(ds, self.result_path(fmt))
+
+
+def _point_marker(path: Path) -> dict | None:
+    """The completion marker attributes (and the warnings) of the point file ``path``,
+    or None when it cannot be read (corrupt)."""
+    import h5py  # the completion marker is a plain HDF5 attribute: 3x faster than h5netcdf
+
+    try:
+        with h5py.File(path, "r") as f:
+            # h5py gives netCDF's numeric attributes as 1-element arrays
+            return {k: _one(f.attrs[k]) for k in ("sweep_complete", "sweep_fingerprint",
+                                                  "sweep_point_index", "sweep_warnings")
+                    if k in f.attrs}
+    except Exception:  # noqa: BLE001 - any unreadable file is corrupt
+        return None
 
 
 def read_manifest(path) -> dict:
