@@ -679,3 +679,25 @@ def test_resample_pads_with_zeros_unless_told_otherwise():
         np.testing.assert_allclose(y, 1.0, atol=7e-4)
     with pytest.raises(ValueError, match=r"^padtype must be one of 'constant', .*got 'zeros'"):
         resample(x, 8000, 16000, padtype="zeros")
+
+
+def test_integer_samples_with_a_min_rms_below_their_step_are_warned_of():
+    """scipy.io.wavfile's int16 samples, taken as they are (full scale 32768), with a
+    min_rms meant for full scale 1 (0.01): it rejected only all-zero segments, and 31% of
+    the kept segments of the spoken digits were silent (below 1% of full scale), unsaid.
+    Floats, a min_rms of 1 or more, or none, are not warned of."""
+    rng = np.random.default_rng(0)
+    quiet = np.round(rng.standard_normal(2000) * 20).astype(np.int16)  # 0.06% of full scale
+    loud = np.round(rng.standard_normal(2000) * 8000).astype(np.int16)
+    with pytest.warns(UserWarning, match=re.escape(
+            "min_rms=0.01 is below 1, the step of the int16 samples of waveforms[0] (and 1 "
+            "more), which are taken as they are (full scale 32768; load_wav scales integer "
+            "samples to [-1, 1])")):
+        X = sample_segments([quiet, loud], 64, 200, seed=0, min_rms=0.01)
+    # the quiet recording's segments were kept: the threshold did not reject them
+    assert (np.sqrt((X**2).mean(axis=1)) < 0.01 * 32768).sum() > 50
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sample_segments([quiet / 32768, loud / 32768], 64, 20, seed=0, min_rms=0.01)
+        sample_segments([quiet, loud], 64, 20, seed=0, min_rms=300.0)
+        sample_segments(np.stack([quiet, loud]), 64, 20, seed=0)
