@@ -51,10 +51,15 @@ def test_bad_settings(settings, error, message):
 @pytest.mark.parametrize("activation, setting, value", [
     ("relu", "k", 5), ("jumprelu", "k", 5),
     ("topk", "lam", 0.1), ("batchtopk", "lam", 0.1), ("mp", "lam", 0.1),
+    # settings with a default, refused when given another value
+    ("relu", "aux_coef", 0.5), ("jumprelu", "aux_coef", 0.0), ("mp", "aux_coef", 1.0),
+    ("topk", "threshold_rate", 0.05), ("relu", "threshold_rate", 0.05),
+    ("topk", "bandwidth", 0.05), ("batchtopk", "theta_init", 0.1), ("mp", "bandwidth", 0.05),
 ])
 def test_a_setting_the_activation_ignores_is_refused(activation, setting, value):
     # SparseAutoencoder(32, "relu", k=5) fitted silently, its k ignored and kept in
-    # get_params as if it had counted
+    # get_params as if it had counted; so did SparseAutoencoder(16, "relu", lam=0.1,
+    # aux_coef=0.5) (relu has no AuxK loss), its history recording aux_coef=0.5
     needed = {"lam": 0.1} if activation in ("relu", "jumprelu") else {"k": 2}
     sae = SparseAutoencoder(16, activation, **needed, **{setting: value}, n_steps=2,
                             batch_size=50, progress=False)
@@ -74,6 +79,9 @@ def test_a_setting_the_activation_ignores_is_refused(activation, setting, value)
 
 @pytest.mark.parametrize("activation, setting, value, needed", [
     ("relu", "k", 5, {"lam": 0.1}), ("topk", "lam", 0.1, {"k": 2}),
+    # without fitted_objective a relu file with k_aux was refused by load itself
+    ("relu", "k_aux", 4, {"lam": 0.1}), ("relu", "aux_coef", 0.5, {"lam": 0.1}),
+    ("topk", "bandwidth", 0.05, {"k": 2}),
 ])
 @pytest.mark.parametrize("with_objective", [True, False])
 def test_a_saved_model_with_a_setting_its_activation_ignored_still_loads(
@@ -105,6 +113,66 @@ def test_non_finite_data():
     bad[7, 1] = np.inf
     with pytest.raises(ValueError, match=r"X contains 2 non-finite value\(s\)"):
         _fit(bad)
+
+
+@pytest.mark.filterwarnings("ignore:activation='jumprelu'")  # 2 steps: thresholds near 0
+@pytest.mark.parametrize("activation, given", [
+    ("relu", dict(aux_coef=np.float32(1 / 32), threshold_rate=0.01)),
+    ("jumprelu", dict(aux_coef=1 / 32)), ("topk", dict(bandwidth="auto", theta_init="auto")),
+])
+def test_an_unused_setting_at_its_default_is_no_setting(activation, given):
+    # the default given explicitly (np.float32(1/32) is 1/32) changes nothing: not refused
+    needed = {"lam": 0.1} if activation in ("relu", "jumprelu") else {"k": 2}
+    SparseAutoencoder(16, activation, **needed, **given, n_steps=2, batch_size=50,
+                      progress=False).fit(X, seed=0)
+
+
+@pytest.mark.filterwarnings("ignore:activation='jumprelu'")  # 3 steps: thresholds near 0
+# a first chunk of zeros keeps no positive activation: no BatchTopK threshold after it
+@pytest.mark.filterwarnings("ignore:batchtopk. no training batch so far")
+@pytest.mark.parametrize("activation, needed, unused", [
+    ("relu", {"lam": 0.1}, ("k", "k_aux", "aux_coef", "threshold_rate", "bandwidth",
+                            "theta_init")),
+    ("topk", {"k": 2}, ("lam", "threshold_rate", "bandwidth", "theta_init")),
+    ("batchtopk", {"k": 2}, ("lam", "bandwidth", "theta_init")),
+    ("jumprelu", {"lam": 0.1}, ("k", "k_aux", "aux_coef", "threshold_rate")),
+])
+def test_the_records_say_none_for_the_settings_the_activation_did_not_use(
+        activation, needed, unused):
+    # a topk history recorded bandwidth and theta_init 1e-3 times the spread (resolved
+    # from "auto" for a JumpReLU it was not) and lam 0.0, a relu's k_aux 4 and aux_coef
+    # 1/32; evaluate's attrs said lam 0.0 for a topk (read: unpenalised) and did not
+    # give the threshold a batchtopk model encoded with
+    sae = SparseAutoencoder(16, activation, **needed, n_steps=3, batch_size=50,
+                            progress=False).fit(X, seed=0)
+    attrs = sae.history_.attrs
+    assert {name: attrs[name] for name in unused} == dict.fromkeys(unused, "None")
+    used = {"k_aux": 4, "aux_coef": 1 / 32, "threshold_rate": 0.01}
+    for name in set(used) - set(unused):
+        assert attrs[name] == used[name], name
+    if activation == "jumprelu":  # "auto": 1e-3 times the spread of X
+        spread = np.sqrt(((X - X.mean(axis=0)) ** 2).mean())  # root mean square
+        np.testing.assert_allclose(attrs["bandwidth"], 1e-3 * spread, rtol=1e-6)
+    evaluated = sae.evaluate(X).attrs
+    assert evaluated["lam"] == needed.get("lam", "None")
+    if activation == "batchtopk":  # the codes are those of this threshold
+        assert evaluated["threshold"] == sae.threshold_ > 0
+        codes = sae.encode(X)
+        pre = ((X.astype(np.float32) - sae.decoder_bias_) @ sae.encoder_.T
+               + sae.encoder_bias_)
+        np.testing.assert_array_equal(codes, np.where(pre > evaluated["threshold"], pre, 0))
+    else:
+        assert "threshold" not in evaluated
+    # per-call records of a stream list no setting the activation does not use
+    stream = SparseAutoencoder(16, activation, **needed, batch_size=50, progress=False)
+    stream.partial_fit(X[:100], seed=0).set_params(batch_size=25).partial_fit(X[:100])
+    per_call = {key for key in stream.history_.attrs if key.endswith("_per_call")}
+    assert "batch_size_per_call" in per_call
+    assert not per_call & {f"{name}_per_call" for name in unused}
+    # nor when a later chunk settles the scale of a stream that started with zeros
+    late = SparseAutoencoder(16, activation, **needed, batch_size=50, progress=False)
+    late.partial_fit(np.zeros((10, 8)), seed=0).partial_fit(X[:100])
+    assert {name: late.history_.attrs[name] for name in unused} == dict.fromkeys(unused, "None")
 
 
 @pytest.mark.parametrize("data, message", [

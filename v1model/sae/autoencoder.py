@@ -76,6 +76,43 @@ _NEEDS_K = ("topk", "batchtopk", "mp")
 _NEEDS_LAM = ("relu", "jumprelu")
 #: the activations trained with the AuxK loss (k_aux, aux_coef)
 _AUXK = ("topk", "batchtopk")
+#: the settings with a default that only some activations use: name -> (those
+#: activations, the constructor's default, why the others ignore it). Given to another
+#: activation they were dropped without a word and recorded in history_.attrs as if they
+#: had counted (aux_coef=0.5 of a relu, a topk's bandwidth resolved from "auto")
+_ACTIVATION_SETTINGS = {
+    "aux_coef": (_AUXK, 1 / 32, "it has no AuxK loss (only topk and batchtopk revive dead "
+                                "latents)"),
+    "threshold_rate": (("batchtopk",), 0.01, "it learns no inference threshold (only "
+                                             "batchtopk does)"),
+    "bandwidth": (("jumprelu",), "auto", "it has no thresholds to train (only jumprelu "
+                                         "does)"),
+    "theta_init": (("jumprelu",), "auto", "it has no thresholds (only jumprelu does)"),
+}
+
+
+def _unused_by(activation) -> tuple[str, ...]:
+    """The settings ``activation`` does not use: ``k_aux`` and those of
+    :data:`_ACTIVATION_SETTINGS` that other activations use."""
+    return (("k_aux",) if activation not in _AUXK else ()) + tuple(
+        name for name, (users, _, _) in _ACTIVATION_SETTINGS.items()
+        if activation not in users)
+
+
+def _recorded_lam(activation, lam):
+    """``lam`` as attrs record it: ``"None"`` for the activations that take none
+    (``k`` sets their sparsity; 0.0 read as an unpenalised run), as for ``k``."""
+    return lam if activation in _NEEDS_LAM else "None"
+
+
+def _given_unused(name, value, activation) -> bool:
+    """Whether the setting ``name`` of :data:`_ACTIVATION_SETTINGS` was given a value
+    other than its default for an ``activation`` that does not use it."""
+    users, default, _ = _ACTIVATION_SETTINGS[name]
+    if activation in users:
+        return False
+    # "auto" against a number, or a number against a number (np.float32(1/32) is 1/32)
+    return not (isinstance(value, str) == isinstance(default, str) and value == default)
 
 
 def _optional(check):
@@ -188,7 +225,9 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         as another setting); default ``n_features // 2`` (Gao et al. 2024), at
         least 1 and at most ``n_latents``.
     aux_coef : float, default 0.03125
-        Weight of the AuxK loss; 1/32 as in Gao et al. (2024); 0 turns it off.
+        Weight of the AuxK loss (``topk``, ``batchtopk``; another value than the
+        default is refused, ValueError at fit, by the others, which have no AuxK
+        loss); 1/32 as in Gao et al. (2024); 0 turns it off.
         The AuxK loss is the paper's squared error, in units of X squared
         like the main loss; their code normalises both by variances, which
         weighs AuxK about 1 / FVU times more at the same coefficient
@@ -205,7 +244,13 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         of thousands to millions of samples.
     bandwidth : float or "auto", default "auto"
         JumpReLU: width ``epsilon`` of the rectangle kernel of the
-        pseudo-derivatives (units of the pre-activations). ``"auto"``, for
+        pseudo-derivatives (units of the pre-activations). ``bandwidth``,
+        ``theta_init`` and ``threshold_rate`` other than their defaults are
+        refused (ValueError at fit) by the activations that do not use them,
+        and ``history_.attrs`` records them, like ``k_aux`` and ``aux_coef``
+        there, as ``"None"`` (before 2026-12-07 they were dropped without a
+        word, and a topk history recorded the bandwidth resolved from
+        ``"auto"``). ``"auto"``, for
         ``bandwidth`` and ``theta_init``: 1e-3 times the spread of ``X``
         (see ``lr``), i.e. the 1e-3 of Rajamanoharan et al. (2024) for data
         scaled to a mean squared norm of ``n_features``, at any scale of the
@@ -218,9 +263,11 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         below 1% of the spread; start them near the pre-activations then.
     theta_init : float or "auto", default "auto"
         JumpReLU: initial threshold of every latent (units of the
-        pre-activations); ``"auto"``: see ``bandwidth``.
+        pre-activations); ``"auto"``, and its refusal by the other
+        activations: see ``bandwidth``.
     threshold_rate : float, default 0.01
-        BatchTopK, in (0, 1): the inference threshold estimates the mean over
+        BatchTopK, in (0, 1) (another value refused by the others, see
+        ``bandwidth``): the inference threshold estimates the mean over
         batches of the smallest activation BatchTopK keeps (Bussmann et al.
         2024). Training keeps the running average ``m <- (1 - rate) m + rate
         * s`` of each batch's ``s`` (0.01 as in the code of Bussmann et al.),
@@ -452,6 +499,10 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             ("k_aux", self.k_aux if act not in _AUXK else None,
              f"it has no AuxK loss (only {' and '.join(_AUXK)} revive dead latents)")],
             name="activation")
+        refuse_unused_settings(act, [
+            (name, getattr(self, name) if _given_unused(name, getattr(self, name), act)
+             else None, f"{why}; leave {name} at its default {default!r}")
+            for name, (_, default, why) in _ACTIVATION_SETTINGS.items()], name="activation")
         if v["k_aux"] is not None and v["k_aux"] > n_latents:
             raise ValueError(f"k_aux={self.k_aux!r} is above n_latents={n_latents}: AuxK "
                              f"keeps the k_aux largest pre-activations of the dead latents, at "
@@ -710,8 +761,9 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         call = None
         if fitted:
             now = self._attrs(v, X, seed_record, np.nan)
-            call = {"seed": seed_record,
-                    **{name: now[name] for name in _PER_CALL}}
+            call = {"seed": seed_record,  # an unused setting is "None" in every call
+                    **{name: now[name] for name in _PER_CALL
+                       if name not in _unused_by(v["activation"])}}
         order = self._state.rng.permutation(X.shape[0])
         batches = (order[start:start + v["batch_size"]]
                    for start in range(0, X.shape[0], v["batch_size"]))
@@ -759,7 +811,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         for attrs in (self._history_attrs, self._history.attrs):
             attrs["x_spread"] = spread
             for name in ("bandwidth", "theta_init"):
-                if getattr(self, name) == "auto":
+                if getattr(self, name) == "auto" and "log_theta" in self._params:
                     attrs[name] = AUTO_JUMP_FRACTION * spread
 
     def _append_history(self, rows, n_samples, call=None, done=0):
@@ -878,7 +930,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         """The history's attrs; ``seed_record`` is the seed as
         :func:`v1model.io.seed_attr` recorded it before the call drew from it."""
         attrs = {key: value for key, value in v.items() if key != "dtype"}
-        attrs.update(model="sparse autoencoder", dtype=v["dtype"].name, lam=v["lam"] or 0.0,
+        attrs.update(model="sparse autoencoder", dtype=v["dtype"].name,
+                     lam=_recorded_lam(v["activation"], v["lam"]),
                      x_spread=spread, lr_auto=f"lr='auto': {AUTO_LR:g}; lr is the rate used",
                      lr_units=("lr: Adam step of the weights (no units); the biases b_enc and "
                                "b_dec move at lr * x_spread (x_spread NaN: lr), their gradients "
@@ -893,6 +946,9 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                          "mean over samples of ||x - x_hat||^2 + sparsity term (L1: lam * "
                          "sum z; L0: lam * ||z||_0; topk, batchtopk, mp: none) "
                          "+ aux_coef * AuxK loss"))
+        # what the activation does not use did not count: not recorded as if it had
+        for name in _unused_by(v["activation"]):
+            attrs[name] = "None"
         return attrs
 
     def _set_fitted(self, params, state, history, objective, threshold=None):
@@ -1255,8 +1311,10 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             ``l0`` (mean non-zero latents per sample) and ``n_dead``; over
             ``latent``, ``firing_frequency`` (fraction of the samples on which
             each latent is non-zero). Units and long names in each variable's
-            attrs; the settings it encoded with (``k`` as used) and
-            ``n_samples`` in ``ds.attrs``.
+            attrs; the settings it encoded with (``k`` as used, ``lam``, each
+            ``"None"`` for an activation that takes none; ``batchtopk``: the
+            ``threshold`` it encoded with, ``threshold_`` in units of the
+            pre-activations) and ``n_samples`` in ``ds.attrs``.
         """
         self._check_can_encode()
         objective = self._inference_objective(k)
@@ -1307,10 +1365,14 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             "units": "1"})
         ds.attrs.update(
             model="sparse autoencoder", activation=objective.activation,
-            k=objective.k if objective.k is not None else "None", lam=objective.lam,
+            k=objective.k if objective.k is not None else "None",
+            lam=_recorded_lam(objective.activation, objective.lam),
             n_latents=m, n_features=p, dtype=D.dtype.name, n_samples=n_seen,
             fvu_definition=("sum over samples of ||x - x_hat||^2 / sum over samples of "
                             "||x - mean(X)||^2, X converted to the model's dtype"))
+        if objective.activation == "batchtopk":  # the codes are those of this threshold
+            ds.attrs.update(threshold=self._threshold,
+                            threshold_units="units of the pre-activations")
         return ds
 
     # ------------------------------------------------------------------- io
@@ -1564,9 +1626,12 @@ def _saved_objective(ds, model) -> dict:
         # fit refused them, did not count then: validated without it (the model keeps it,
         # and its next fit says so)
         probe = copy.copy(model)
-        for name, needs in (("k", _NEEDS_K), ("lam", _NEEDS_LAM)):
+        for name, needs in (("k", _NEEDS_K), ("lam", _NEEDS_LAM), ("k_aux", _AUXK)):
             if probe.activation not in needs:
                 setattr(probe, name, None)
+        for name, (_, default, _) in _ACTIVATION_SETTINGS.items():
+            if _given_unused(name, getattr(probe, name), probe.activation):
+                setattr(probe, name, default)
         v = probe._validated(n_features)
         _resolve_scaled(v, _saved_scale(ds))
         return {**dataclasses.asdict(model._objective(v)), "dtype": v["dtype"].name,
