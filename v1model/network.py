@@ -407,7 +407,8 @@ class SparseCodingNetwork(SavedAsDataset):
             One row per sample, also for a 1-D ``X`` (shape ``(1, n_atoms)``;
             ``codes[0]`` is its code). For a DataArray ``X``, a DataArray over
             (sample, atom) with ``X``'s sample labels, :attr:`atom_labels`,
-            ``units`` and the settings (``backend``, ``prior``, and for the
+            ``units`` (``X``'s; "1" for the Cauchy prior's dimensionless codes)
+            and the settings (``backend``, ``prior``, and for the
             solvers of :func:`v1model.inference.encode` theirs) in attrs. In
             the solver's ``dtype`` (float32 by default for the ODE methods;
             float64 for the Cauchy prior and the spiking backend), followed by
@@ -455,8 +456,12 @@ class SparseCodingNetwork(SavedAsDataset):
         module, func = BACKENDS[backend].split(":")
         out = getattr(importlib.import_module(module), func)(self, X, **kwargs)
         # labelled in, labelled out (every backend and prior): the samples' labels of a
-        # DataArray X and the network's atom_labels (the codes were a bare array)
-        return labelled_codes(out, given, self.atom_labels, backend=backend, prior=self.prior)
+        # DataArray X and the network's atom_labels (the codes were a bare array). The
+        # Cauchy prior's codes are dimensionless (its gain-adapted atoms carry X's units,
+        # to_dataset); they were labelled in X's units
+        units = {"units": "1"} if self.prior == "cauchy" else {}
+        return labelled_codes(out, given, self.atom_labels, backend=backend, prior=self.prior,
+                              **units)
 
     # ---------------------------------------------------------------- learn
     def learn(self, X, **kwargs):

@@ -554,6 +554,30 @@ def test_encode_of_a_dataarray_gives_codes_labelled_by_sample_and_atom(prior, me
             assert A.attrs["method"] == method and A.attrs["units"] == "units of X"
 
 
+@pytest.mark.parametrize("prior", ["l1", "cauchy"])
+def test_labelled_codes_carry_the_units_of_x_for_patches_too_and_1_for_the_cauchy_prior(
+        prior):
+    # patches (sample, y, x) in "a.u." gave codes in "units of X" (the flattened patches
+    # lost their attrs on the way to the solver), and the Cauchy prior's codes, which are
+    # dimensionless (its gain-adapted atoms carry X's units: to_dataset), got X's units
+    import xarray as xr
+
+    rng = np.random.default_rng(1)
+    D = rng.standard_normal((8, 16))
+    net = SparseCodingNetwork(D / np.linalg.norm(D, axis=1, keepdims=True), lam=0.1,
+                              prior=prior, patch_shape=(4, 4))
+    X = rng.standard_normal((3, 16))
+    rows = xr.DataArray(X, dims=("sample", "feature"), attrs={"units": "a.u."})
+    patches = xr.DataArray(X.reshape(3, 4, 4), dims=("sample", "y", "x"),
+                           attrs={"units": "a.u."})
+    # x = a D: the atoms' units times the codes' are X's
+    atom_units = net.to_dataset()["dictionary"].attrs["units"]
+    expected = "a.u." if atom_units == "1" else "1"
+    assert (atom_units, expected) == (("1", "a.u.") if prior == "l1" else ("units of X", "1"))
+    for given in (rows, patches):
+        assert net.encode(given).attrs["units"] == expected
+
+
 def test_encode_takes_seed_and_names_arguments_for_lca_and_the_cauchy_prior(dictionary, rng):
     """net.encode(X, seed=0) failed as lca()'s (and cauchy_inference()'s) bare TypeError
     while method="fista" and the spiking backend took it; an argument LCA or the Cauchy

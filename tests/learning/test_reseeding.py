@@ -277,3 +277,27 @@ def test_min_usage_is_validated(planted, learner, value, error, message):
     X, _, _ = planted
     with pytest.raises(error, match=message):
         learner(X, 8, n_nonzero=2, method="omp", n_updates=1, min_usage=value, progress=False)
+
+
+@pytest.mark.parametrize("learner", [learn_ksvd, learn_mod])
+def test_min_usage_no_update_can_reach_is_refused(planted, learner):
+    # min_usage above the samples an update codes counted every atom unused at every
+    # update: min_usage=100 with 60 samples re-seeded all 8 atoms at each of the updates
+    # (the learned atoms were that update's residuals), unsaid; with reseed_patience=None
+    # it was ignored
+    X = planted[0][:60]
+    args = dict(n_nonzero=2, method="omp", n_updates=2, seed=0, progress=False)
+    with pytest.raises(ValueError, match=r"^min_usage=100 but an update codes 60 samples "
+                                         r".*give min_usage <= 60$"):
+        learner(X, 8, min_usage=100, **args)
+    with pytest.raises(ValueError, match=r"min_usage=11 but an update codes 10 samples"):
+        learner(X, 8, min_usage=11, batch_size=10, **args)
+    with pytest.raises(ValueError, match=r"^min_usage=4 with reseed_patience=None: no atom "
+                                         r"is re-seeded"):
+        learner(X, 8, min_usage=4, reseed_patience=None, **args)
+    # at the bound it is taken (an atom used by every coded sample is kept), and the
+    # default passes with reseed_patience=None
+    _, h = learner(X, 8, min_usage=10, batch_size=10, **args)
+    assert h.attrs["min_usage"] == 10
+    _, h = learner(X, 8, reseed_patience=None, **args)
+    assert h.attrs["min_usage"] == 1 and h["n_reseeded"].values.sum() == 0

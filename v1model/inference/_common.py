@@ -93,7 +93,8 @@ def labelled_codes(out, X, atoms, **attrs):
     labels of the rows), the ``atom`` coordinate is ``atoms``: labels ``(n_atoms,)``,
     or the dictionary (a DataArray's ``atom`` coordinate; 0, 1, ... without one, or for
     an array). The attrs hold ``long_name``, ``units`` (``X``'s, else "units of X":
-    codes of unit-norm atoms carry the units of ``X``), those of codes labelled already
+    codes of unit-norm atoms carry the units of ``X``; a ``units`` in ``attrs`` wins, as
+    the Cauchy prior's dimensionless codes give "1"), those of codes labelled already
     (``encode``'s, relabelled by the network), ``attrs`` (None dropped, bools as ints,
     as netCDF keeps them) and the codes' ``dtype``. Anything but a DataArray ``X`` gives
     ``out`` as it is: plain arrays in, plain arrays out. Returned bare, the codes of a
@@ -113,11 +114,13 @@ def labelled_codes(out, X, atoms, **attrs):
         coords["atom"] = np.asarray(atoms)
     attrs = {name: int(value) if isinstance(value, (bool, np.bool_)) else value
              for name, value in attrs.items() if value is not None}
-    # codes labelled already (encode's, relabelled by the network) keep their settings
+    # codes labelled already (encode's, relabelled by the network) keep their settings,
+    # but not their units: those of the X encode saw, which the network builds from
+    # patches (sample, y, x) without their attrs (a.u. patches gave codes in "units of X")
     kept = dict(codes.attrs) if isinstance(codes, xr.DataArray) else {}
     # the codes' own dtype: lca's ivp path returns float64 whatever dtype was asked
     codes = xr.DataArray(A, dims=CODE_DIMS, coords=coords, attrs={
-        "long_name": CODES_LONG_NAME, "units": X.attrs.get("units", "units of X"), **kept,
+        "long_name": CODES_LONG_NAME, **kept, "units": X.attrs.get("units", "units of X"),
         **attrs, "dtype": A.dtype.name})
     return codes if rest is None else (codes, *rest)
 
@@ -467,12 +470,17 @@ def duality_gap_met(rr, xr, l1, corr, xx, lam, tol, rounding):
     -------
     ndarray of bool, shape (n,)
     """
+    return duality_gap(rr, xr, l1, corr, lam) <= tol * xx + rounding
+
+
+def duality_gap(rr, xr, l1, corr, lam):
+    """Per sample, the LASSO duality gap at the dual point ``s r`` of
+    :func:`duality_gap_met` (its arguments, float64 arrays of shape (n,))."""
     # lam / max(corr, lam): 1 where corr <= lam, without lam / tiny overflowing (a
     # RuntimeWarning for a zero residual, e.g. an all-zero x)
     s = np.minimum(1.0, lam / np.maximum(corr, max(lam, _TINY64)))
     # primal 0.5 ||r||^2 + lam ||a||_1 minus dual 0.5 ||x||^2 - 0.5 ||x - s r||^2
-    gap = 0.5 * (1.0 + s * s) * rr + lam * l1 - s * xr
-    return gap <= tol * xx + rounding
+    return 0.5 * (1.0 + s * s) * rr + lam * l1 - s * xr
 
 
 def gram_gap_met(A, GA, B, sq_norms, lam, tol, positive):
@@ -655,13 +663,9 @@ def relative_duality_gaps(X, D, A, lam, positive=False):
     R = X - A @ D
     corr = R @ D.T  # D r
     corr = corr.max(axis=1) if positive else np.abs(corr).max(axis=1)
-    s = np.minimum(1.0, lam / np.maximum(corr, max(lam, _TINY64)))
-    rr = np.einsum("ij,ij->i", R, R)
-    x_r = np.einsum("ij,ij->i", X, R)
-    xx = np.einsum("ij,ij->i", X, X)
-    # primal 0.5 ||r||^2 + lam ||a||_1 minus dual 0.5 ||x||^2 - 0.5 ||x - s r||^2
-    gap = 0.5 * (1.0 + s * s) * rr + lam * np.abs(A).sum(axis=1) - s * x_r
-    return np.maximum(gap, 0.0) / np.maximum(xx, _TINY64)
+    gap = duality_gap(np.einsum("ij,ij->i", R, R), np.einsum("ij,ij->i", X, R),
+                      np.abs(A).sum(axis=1), corr, lam)
+    return np.maximum(gap, 0.0) / np.maximum(np.einsum("ij,ij->i", X, X), _TINY64)
 
 
 def lca_duality_gaps(X, D, U, lam, threshold):

@@ -71,10 +71,22 @@ def check_reseeding(reseed_patience, duplicate_tol):
     return reseed_patience, duplicate_tol
 
 
-def check_min_usage(min_usage) -> int:
+def check_min_usage(min_usage, reseed_patience, n_coded) -> int:
     """Validate ``min_usage``: an atom fewer samples than this use in an update counts
-    as unused (1: only atoms no sample uses)."""
-    return check_int(min_usage, "min_usage", minimum=1)
+    as unused (1: only atoms no sample uses). Refused above ``n_coded``, the samples
+    an update codes (every atom then counted unused in every update: 100 with 60
+    samples re-seeded all 20 atoms at each update, unsaid), and above 1 with
+    ``reseed_patience=None``, which re-seeds no atom for its usage (it was ignored)."""
+    min_usage = check_int(min_usage, "min_usage", minimum=1)
+    if min_usage > 1 and reseed_patience is None:
+        raise ValueError(f"min_usage={min_usage} with reseed_patience=None: no atom is "
+                         f"re-seeded for its usage; give reseed_patience (e.g. 1), or drop "
+                         f"min_usage")
+    if min_usage > n_coded:
+        raise ValueError(f"min_usage={min_usage} but an update codes {n_coded} samples "
+                         f"(batch_size, or all of X): every atom would count as unused and "
+                         f"be re-seeded at every update; give min_usage <= {n_coded}")
+    return min_usage
 
 
 def duplicate_atoms(D, tol, signed=False) -> np.ndarray:

@@ -45,7 +45,8 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     else:  # every update codes all of X: converted once
         X = np.asarray(X, dtype=np.float64)
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
-    min_usage = check_min_usage(min_usage)
+    min_usage = check_min_usage(min_usage, reseed_patience,
+                                n if batch_size is None else min(batch_size, n))
     check_progress(progress)
     # recorded before anything draws: a Generator's state is then the run's start
     seed_record = seed_attr(seed, before_use=True)

@@ -186,7 +186,8 @@ def learn_ksvd(
     min_usage : int, default 1
         An atom fewer samples than this use (among those coded in the update:
         lower it for small minibatches) counts as unused; 1: only atoms no
-        sample uses. 4 is the "clear dictionary" step of Aharon et al.'s K-SVD
+        sample uses. Refused above the samples an update codes, and above 1
+        with ``reseed_patience=None``. 4 is the "clear dictionary" step of Aharon et al.'s K-SVD
         toolbox and of Rubinstein's KSVD-Box (``cleardict``), which replace such
         an atom by the worst-represented sample (its rank-one update fits only
         those few residuals). It is not the default: on Aharon et al.'s setup

@@ -173,7 +173,8 @@ def learn_mod(
     min_usage : int, default 1
         An atom fewer samples than this use (among those coded in the update)
         counts as unused; 1: only atoms no sample uses (4: K-SVD's toolbox,
-        :func:`v1model.learning.learn_ksvd`).
+        :func:`v1model.learning.learn_ksvd`). Refused above the samples an
+        update codes, and above 1 with ``reseed_patience=None``.
     duplicate_tol : float or None, default 0.99
         Also re-seed an atom whose |cosine| with an earlier atom exceeds this
         (with ``positive`` its cosine: ``d`` and ``-d`` are two atoms then).
