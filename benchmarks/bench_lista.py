@@ -2,7 +2,9 @@
 held-out patches to the same error to the optimal LASSO code.
 
 LISTA (``v1model.amortized.LISTA``, Gregor & LeCun 2010) with T layers is
-trained once on other patches; on the held-out patches its error
+trained once on other patches (of the columns the dictionary was learned on,
+``_inference_setup.training_patches``); on the held-out patches (the right 20% of
+the columns of every image, ``_inference_setup.load_problem``) its error
 ``0.5 mean ||z - z*||^2`` is set against ISTA and FISTA (constant step, from
 zero codes, the same float32) run for the fewest iterations that reach it,
 and against FISTA run with the package's default stopping rule. The
@@ -38,7 +40,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _inference_setup import best_time, load_problem, machine_line  # noqa: E402
+from _inference_setup import (best_time, load_problem, machine_line,  # noqa: E402
+                              training_patches)
 
 
 def main(argv=None):
@@ -73,10 +76,13 @@ def _run(argv):
     steps = args.steps or (500 if args.quick else 2000)
     lam = args.lam
     print(machine_line())
-    X_all, D, info = load_problem(n + args.n_train, n_atoms=args.atoms, patch=args.patch)
+    X, D, info = load_problem(n, n_atoms=args.atoms, patch=args.patch)
     print(info)
-    X_all = X_all.astype(np.float32)
-    X_train, X = X_all[:args.n_train], X_all[args.n_train:]
+    X = X.astype(np.float32)
+    # LISTA learns on the dictionary's training columns, not on the held-out ones that
+    # its test patches come from (it drew both from load_problem's patches until
+    # 2026-12-07)
+    X_train = training_patches(args.n_train, patch=args.patch).astype(np.float32)
 
     t0 = time.perf_counter()
     z_train = optimal_codes(X_train, D, lam, dtype=np.float32)

@@ -125,14 +125,16 @@ def file_counts(waves, length, min_rms, min_relative_rms=0.0):
 
 def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_out_fraction,
                      min_rms, rng, *, unit_rms_synthetic=False,
-                     length_name="segment_length", min_relative_rms=0.0):
+                     length_name="segment_length", min_relative_rms=0.0,
+                     pieces="excerpts"):
     """As :func:`load_audio`, plus ``n_held_out`` pieces from recordings that none of the
     ``n`` comes from: a random ``held_out_fraction`` of the files that can give a piece
     (at least ``length`` samples, not all zero, some piece with an RMS of at least
     ``min_rms`` and ``min_relative_rms`` times the recording's; rounded, at least one
     each way) is set
     aside before any piece is cut. Pieces cut at random places from the same recordings
-    overlap and share a speaker's take, so they test nothing held out.
+    overlap and share a speaker's take, so they test nothing held out. ``pieces``: what
+    the study calls them (``"excerpts"``, ``"segments"``), in its messages.
 
     Returns ``(X, X_held_out, rate, source, counts)``: ``counts`` those of
     :func:`file_counts` (``n_files`` recordings read in all, ``n_short_files`` and
@@ -148,13 +150,13 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
     waves, rate, _ = _read_folder(folder, pattern, sample_rate, length, length_name)
     if len(waves) < 2:
         raise ValueError(f"audio_dir {str(folder)!r} holds 1 recording matching "
-                         f"pattern={pattern!r}: the evaluation excerpts come from recordings "
+                         f"pattern={pattern!r}: the evaluation {pieces} come from recordings "
                          "never trained on, so at least 2 are needed")
     # held out among the recordings that can give a piece: a shorter (or silent) one drawn
     # for the evaluation left it nothing to cut ("length=1024 is longer than every
     # waveform"), for some seeds and not others
     usable, counts = file_counts(waves, length, min_rms, min_relative_rms)
-    check_usable_recordings(waves, usable, 2, "the evaluation excerpts come from recordings "
+    check_usable_recordings(waves, usable, 2, f"the evaluation {pieces} come from recordings "
                             "never trained on", folder, pattern, length, length_name, min_rms,
                             min_relative_rms)
     n_held_files = min(max(1, round(held_out_fraction * len(usable))), len(usable) - 1)

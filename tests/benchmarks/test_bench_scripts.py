@@ -149,6 +149,7 @@ def test_lista_benchmark_draws_no_progress_bar(capsys, monkeypatch):
     D /= np.linalg.norm(D, axis=1, keepdims=True)
     monkeypatch.setattr(module, "load_problem",
                         lambda n, **_: (rng.standard_normal((n, 16)), D, "random"))
+    monkeypatch.setattr(module, "training_patches", lambda n, **_: rng.standard_normal((n, 16)))
     monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
     module.main(["--n-samples", "40", "--n-train", "60", "--steps", "3", "--depths", "1",
                  "--objective-depths", "1", "--repeats", "1", "--lam", "0.3"])
@@ -190,6 +191,76 @@ def test_convolutional_pursuit_quick_keeps_the_parts_on_fewer_sizes(monkeypatch)
     assert seen["a"] == seen["b"] == seen["c"] == ([(8, 256), (8, 1024)], [16_000, 64_000])
     module.main(["--long", "32000"])
     assert seen["c"] == ([(8, 256), (8, 1024), (8, 4000), (32, 4000)], [32_000])
+
+
+def _copies(X, Y):
+    """How many rows of ``X`` are exact copies of a row of ``Y``."""
+    seen = {row.tobytes() for row in np.ascontiguousarray(Y)}
+    return sum(row.tobytes() in seen for row in np.ascontiguousarray(X))
+
+
+def test_inference_problem_tests_patches_of_columns_it_did_not_learn_on(monkeypatch,
+                                                                       tmp_path):
+    """load_problem drew its test patches from the images its dictionary was learned on
+    (8x8, 500 test patches against the 50,000 training ones: 48 copies; 16x16 and 2,000:
+    149). Now they come from the held-out columns (studies._held_out.held_out_split):
+    no copy, and the cache of a dictionary learned on the whole images, at the old
+    file name, is not loaded in place of one learned on the training columns."""
+    import tempfile
+
+    import v1model.learning.olshausen_field as olshausen_field
+
+    setup = load("_inference_setup")
+    learned = {}
+
+    def learn_stub(X, n_atoms, **_):
+        learned["X"] = np.array(X)
+        D = np.eye(n_atoms, X.shape[1])
+        return D, None
+
+    monkeypatch.setattr(olshausen_field, "learn_dictionary", learn_stub)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / "v1model_bench_dictionary_16x8x8_lam0.25_u300_s0.npy"
+    np.save(stale, np.full((16, 64), 7.0))  # learned on the whole images
+    X, D, info = setup.load_problem(500, n_atoms=16, patch=8)
+    assert X.shape == (500, 64) and learned["X"].shape == (50000, 64)
+    assert _copies(X, learned["X"]) == 0
+    np.testing.assert_array_equal(D, np.eye(16, 64))  # learned again, not the stale file
+    cached = sorted(p.name for p in tmp_path.glob("*.npy") if p != stale)
+    assert cached == ["v1model_bench_dictionary_16x8x8_lam0.25_u300_s0_cols0-205of256.npy"]
+    assert "left 205 of the 256 columns" in info and "right 51" in info
+    # the next call loads that cache; LISTA's training patches come from the same
+    # training columns, none a copy of a test patch
+    again, D2, info2 = setup.load_problem(500, n_atoms=16, patch=8)
+    np.testing.assert_array_equal(again, X)
+    assert "cached in" in info2 and np.array_equal(D2, D)
+    assert _copies(X, setup.training_patches(5000, patch=8)) == 0
+
+
+def test_dictionary_learning_benchmark_holds_out_columns(monkeypatch):
+    """bench_dictionary_learning's "held-out" patches were drawn from the images it
+    learned on (3 of --quick's 500, 75 of the full run's 2,000 were copies of training
+    patches): none now. Stopped at the first held-out objective, before any learning."""
+    module = load("bench_dictionary_learning")
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def reference(X, lam, fit_algorithm, epochs, seed):
+        seen["X"] = np.array(X)
+        return np.eye(module.N_ATOMS), 0.0, 0
+
+    def objective(D, X_test, lam):
+        seen["X_test"] = np.array(X_test)
+        raise Stop
+
+    monkeypatch.setattr(module, "run_sklearn", reference)
+    monkeypatch.setattr(module, "heldout_objective", objective)
+    with pytest.raises(Stop):
+        module.main(["--quick", "--references", "cd:1"])
+    assert seen["X"].shape == (1280, 256) and seen["X_test"].shape == (500, 256)
+    assert _copies(seen["X_test"], seen["X"]) == 0
 
 
 def _random_problem(rng, n_atoms=12, n_features=16):

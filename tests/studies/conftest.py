@@ -16,7 +16,7 @@ SMALL = {
                                     n_test=30, depths=(1,), n_steps=10, n_iter_max=5,
                                     batch_size=50),
     "lca-sweep": dict(patch_size=4, n_updates=2, n_train=100, n_test=20),  # with its Gabor fits
-    "lewicki-2002-speech": dict(audio_dir=FSDD, n_segments=300, n_updates=2),
+    "lewicki-2002-speech": dict(audio_dir=FSDD, n_segments=300, n_updates=2, n_eval=20),
     "olshausen-field-1996": dict(patch_size=4, n_atoms=16, n_updates=3, n_patches=300,
                                  n_eval=20),
     "olshausen-field-1997": dict(overcompleteness=1, patch_size=4, n_updates=2, n_patches=300,
