@@ -33,6 +33,9 @@ Defaults and their sources
   evaluation patches were copies of training ones). Since 2026-12-07; numbers
   here measured before then (unless said re-measured) drew both from the whole
   images.
+  Small pictures hold out more columns: enough for ``n_test`` distinct patch
+  positions, up to half of them (``attrs["held_out_fraction"]``); more
+  patches than positions would certainly repeat some.
 - Codes: 400 units (4x overcomplete; full) or 128 (2x; quick). ISTA and
   FISTA with the constant step ``1 / L``, ``L = 1.0001 lambda_max(D D^T)``, from
   zero codes, no momentum restart, as in the paper's comparison.
@@ -244,7 +247,7 @@ def run(
     check_patch_size(p, imgs.shape, name="patch_size")
     # the dictionary and LISTA learn from the left part of every image, the test patches
     # come from the right part: none shares a pixel with a training patch
-    train, held_out, split = held_out_split(imgs, p)
+    train, held_out, split = held_out_split(imgs, p, n_eval=n_test, n_eval_name="n_test")
     X_learn = sample_patches(train, p, max(20000, n_train), seed=rng)
     # its learner's ConvergenceWarning named inference_params['max_iter'] and ['tol'],
     # which the study does not take: its solver's settings are fixed here

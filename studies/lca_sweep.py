@@ -40,6 +40,9 @@ Defaults and their sources
   evaluation patches were copies of training ones). Since 2026-12-07; numbers
   here measured before then (unless said re-measured) drew both from the whole
   images.
+  Small pictures hold out more columns: enough for ``n_test`` distinct patch
+  positions, up to half of them (``attrs["held_out_fraction"]``); more
+  patches than positions would certainly repeat some.
 - Gabor-like: R^2 >= 0.8 of the fitted Gabor over the atom's pixels.
 """
 
@@ -220,7 +223,8 @@ def run(
     # never whitens Olshausen's images twice; bars only if slow, none with progress=False
     pictures, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, pictures.shape, name="patch_size")
-    train, held_out, split = held_out_split(pictures, patch_size)
+    train, held_out, split = held_out_split(pictures, patch_size, n_eval=n_test,
+                                             n_eval_name="n_test")
     X_train = sample_patches(train, patch_size, n_train, seed=rng)
     X_test = sample_patches(held_out, patch_size, n_test, seed=rng)
     n_atoms = overcompleteness * patch_size**2

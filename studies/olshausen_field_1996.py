@@ -28,6 +28,9 @@ Defaults and their sources
   evaluation patches were copies of training ones). Since 2026-12-07; numbers
   here measured before then (unless said re-measured) drew both from the whole
   images.
+  Small pictures hold out more columns: enough for ``n_eval`` distinct patch
+  positions, up to half of them (``attrs["held_out_fraction"]``); more
+  patches than positions would certainly repeat some.
 - ``prior="l1"`` (default): the L1 / LCA form of the model with unit-norm atoms
   (Rozell et al. 2008; Olshausen's later sparsenet class code), lam = 0.15
   (0.1 with ``--quick``, 8x8 patches).
@@ -368,7 +371,7 @@ def run(
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     check_patch_size(patch_size, imgs.shape, name="patch_size")
-    train, held_out, split = held_out_split(imgs, patch_size)
+    train, held_out, split = held_out_split(imgs, patch_size, n_eval=n_eval)
     X = sample_patches(train, patch_size, n_patches, seed=rng)
     X_eval = sample_patches(held_out, patch_size, n_eval, seed=rng)
 

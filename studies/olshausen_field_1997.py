@@ -134,6 +134,9 @@ Defaults and their sources
   evaluation patches were copies of training ones). Since 2026-12-07; numbers
   here measured before then (unless said re-measured) drew both from the whole
   images.
+  Small pictures hold out more columns: enough for ``n_eval`` distinct patch
+  positions, up to half of them (``attrs["held_out_fraction"]``); more
+  patches than positions would certainly repeat some.
 - Receptive-field parameters from ``v1model.analysis.fit_gabor`` (Gabor fits:
   centre, orientation, spatial frequency and its standard error, envelope; r2 of
   each fit).
@@ -356,7 +359,7 @@ def run(
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
-    train, held_out, split = held_out_split(imgs, patch_size)
+    train, held_out, split = held_out_split(imgs, patch_size, n_eval=n_eval)
     X = sample_patches(train, patch_size, n_patches, seed=rng, progress=progress)
     X_eval = sample_patches(held_out, patch_size, n_eval, seed=rng, progress=progress)
     p = patch_size * patch_size

@@ -203,7 +203,7 @@ def run(
     # the solvers below draw their own bars once slow (None), none with progress=False
     from studies._held_out import held_out_split
 
-    train, held_out, split = held_out_split(imgs, p)
+    train, held_out, split = held_out_split(imgs, p, n_eval=n_eval)
     X_train = sample_patches(train, p, n_train, seed=rng)
     X = sample_patches(held_out, p, n_eval, seed=rng)
     # its learner's ConvergenceWarning named inference_params['max_iter'] and ['tol'],

@@ -28,6 +28,9 @@ Defaults and their sources
   evaluation patches were copies of training ones). Since 2026-12-07; numbers
   here measured before then (unless said re-measured) drew both from the whole
   images.
+  Small pictures hold out more columns: enough for ``n_eval`` distinct patch
+  positions, up to half of them (``attrs["held_out_fraction"]``); more
+  patches than positions would certainly repeat some.
 - Adam, lr = 3e-3, batches of 256, AuxK with k_aux = n_features / 2 and
   coefficient 1/32 (Gao et al. 2024).
 - Gabor-like: R² >= ``v1model.analysis.GABOR_LIKE_R2`` (0.8), the package's
@@ -192,7 +195,7 @@ def run(
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
-    train, held_out, split = held_out_split(imgs, patch_size)
+    train, held_out, split = held_out_split(imgs, patch_size, n_eval=n_eval)
     X = sample_patches(train, patch_size, n_patches, seed=rng)
     X_eval = sample_patches(held_out, patch_size, n_eval, seed=rng)
 

@@ -25,7 +25,8 @@ Defaults and their sources
 - The coded patches come from the right 20% of the columns of every image,
   the patches the dictionary is learned on from the left 80%
   (``stimuli.split_images``, ``attrs["held_out"]``; since 2026-12-07): none is
-  a patch the dictionary was fitted to.
+  a patch the dictionary was fitted to. Small pictures hold out more columns:
+  enough for ``n_patches`` distinct patch positions, up to half of them.
 """
 
 from __future__ import annotations
@@ -199,7 +200,8 @@ def run(
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
-    train, held_out, split = held_out_split(imgs, patch_size)
+    train, held_out, split = held_out_split(imgs, patch_size, n_eval=n_patches,
+                                             n_eval_name="n_patches")
     pool = sample_patches(train, patch_size, LEARNING_POOL_SIZE, seed=rng)
     X = sample_patches(held_out, patch_size, n_patches, seed=rng)
 

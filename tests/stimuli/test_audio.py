@@ -207,6 +207,8 @@ def test_normalized_segments_do_not_depend_on_the_scale(factor):
     np.testing.assert_allclose(np.sqrt((out**2).mean(axis=1)), 1.0, rtol=1e-12)
 
 
+# 3 segments of a waveform that holds 1
+@pytest.mark.filterwarnings("ignore:n=[0-9]+ segments exceed the [0-9]+ distinct:UserWarning")
 def test_sample_segments_whole_waveform_and_rms_boundary():
     """A waveform exactly `length` long has one segment (itself); a segment whose RMS equals
     min_rms is kept (RMS >= min_rms)."""

@@ -359,6 +359,8 @@ def test_normalized_patches_do_not_depend_on_the_scale_of_the_images(factor):
     np.testing.assert_allclose(out.std(axis=1), 1.0, rtol=1e-12)
 
 
+# 4000 draws of 169 positions, so that every one is reached
+@pytest.mark.filterwarnings("ignore:n=[0-9]+ patches exceed the [0-9]+ distinct:UserWarning")
 def test_sample_patches_reaches_every_position():
     from stimuli import sample_patches
     h = w = 20

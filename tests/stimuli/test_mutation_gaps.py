@@ -566,6 +566,8 @@ def test_stereo_wav_is_the_mean_of_its_channels_sample_by_sample(tmp_path):
     np.testing.assert_allclose(x, data.astype(float).mean(axis=1) / 32768, rtol=0, atol=1e-15)
 
 
+# 1000 draws per position: their uniformity is tested
+@pytest.mark.filterwarnings("ignore:n=[0-9]+ segments exceed the [0-9]+ distinct:UserWarning")
 def test_segment_starts_are_uniform_over_every_position_of_every_waveform():
     """Waveforms of 11 and 20 samples hold 2 and 11 segments of 10: each of the 13 start
     positions is drawn with probability 1/13 (13,000 draws: s.d. of a count ~31)."""

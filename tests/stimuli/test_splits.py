@@ -20,6 +20,8 @@ def _every_patch(images, size, border):
         -1, size * size)
 
 
+# border=4: 200 draws of the training part's 27 positions (every draw must lie among them)
+@pytest.mark.filterwarnings("ignore:n=[0-9]+ patches exceed the [0-9]+ distinct:UserWarning")
 @pytest.mark.parametrize("border, fraction", [(0, 0.25), (1, 0.25), (4, 0.5)])
 def test_no_held_out_patch_shares_a_pixel_with_any_training_patch(border, fraction):
     images = _pixel_ids()
@@ -37,6 +39,8 @@ def test_no_held_out_patch_shares_a_pixel_with_any_training_patch(border, fracti
     assert set(X_eval.ravel() // 480) == {0, 1, 2} == set(X.ravel() // 480)
 
 
+# 50 patches of the held-out part's 45 positions: repeats among them do not matter here
+@pytest.mark.filterwarnings("ignore:n=[0-9]+ patches exceed the [0-9]+ distinct:UserWarning")
 def test_the_same_images_drawn_twice_share_pixels_and_copies():
     """The reference the split is for: drawing twice from the whole images (what the
     studies did) gives evaluation patches that are exact copies of training ones."""

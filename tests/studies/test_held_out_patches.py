@@ -112,3 +112,61 @@ def test_small_pictures_hold_out_one_patch_width_or_name_patch_size(monkeypatch)
     with pytest.raises(ValueError, match=r"patch_size=8 with border=4 \(16 columns\) does not "
                        r"fit twice side by side in images 24x24 \(height x width\)"):
         study.run(images=images[:, :24, :24], **small)
+
+
+def _positions(held_out, patch_size, border=4):
+    """Distinct positions of ``patch_size`` patches with ``border`` in ``held_out``."""
+    n_img, h, w = held_out.shape
+    return n_img * (h - 2 * border - patch_size + 1) * (w - 2 * border - patch_size + 1)
+
+
+@pytest.mark.parametrize("n_eval, columns", [(None, 16), (490, 16), (491, 17), (2000, 20),
+                                             (10**6, 32)])
+def test_small_pictures_hold_out_enough_columns_for_distinct_evaluation_patches(n_eval,
+                                                                               columns):
+    """Ten 64x64 pictures: 16 held-out columns hold 490 positions of 8x8 patches (49 rows
+    of 10 pictures, one column of positions); every further column holds 490 more, up to
+    half the columns (32): beyond that the training part would be the smaller."""
+    from studies._held_out import held_out_split
+
+    imgs = np.zeros((10, 64, 64))
+    train, held_out, attrs = held_out_split(imgs, 8, n_eval=n_eval)
+    assert held_out.shape == (10, 64, columns) and train.shape == (10, 64, 64 - columns)
+    assert attrs["held_out_fraction"] == columns / 64
+    widened = n_eval is not None and n_eval > 490
+    assert ("widened" in attrs["held_out"]) == widened
+    if widened and n_eval <= _positions(held_out, 8):
+        assert f"to hold the n_eval={n_eval} evaluation patches" in attrs["held_out"]
+    elif widened:  # 10**6 patches: more than half the columns hold (490 * 17 = 8330)
+        assert _positions(held_out, 8) == 8330
+        assert "which still exceed the distinct positions" in attrs["held_out"]
+
+
+def test_the_embedded_pictures_keep_their_fifth_for_any_default_evaluation_size():
+    """The default pictures (ten of 256x256) hold 86,760 positions of 8x8 patches in their
+    right 51 columns: no study's evaluation size widens them (2,000 at most)."""
+    from studies._held_out import held_out_split
+
+    imgs = np.zeros((10, 256, 256))
+    for size, n in ((8, 2000), (16, 2000), (8, 5000), (16, 5000)):
+        _, held_out, attrs = held_out_split(imgs, size, n_eval=n)
+        assert held_out.shape[2] == 51 and attrs["held_out_fraction"] == 0.2
+        assert n <= _positions(held_out, size)
+    assert _positions(held_out_split(imgs, 8)[1], 8) == 86760
+
+
+@pytest.mark.filterwarnings("error:n=[0-9]+ patches exceed the [0-9]+ distinct:UserWarning")
+def test_a_quick_run_on_small_pictures_draws_its_evaluation_patches_at_distinct_positions(
+        monkeypatch):
+    """olshausen-field-1996 --quick on ten 64x64 pictures: its 2,000 evaluation patches
+    came from 16 held-out columns, 490 positions (sample_patches warned of at least 1,510
+    repeats, a warning the test suite's filter hid); 20 columns hold 2,450."""
+    study = get_study("olshausen-field-1996")
+    draws = _record_draws(monkeypatch, 2000)
+    images = np.random.default_rng(0).standard_normal((10, 64, 64))
+    with pytest.raises(_EvaluationDrawn):
+        study.run(images=images, quick=True, prewhitened=True, n_updates=1, n_patches=50,
+                  progress=False)
+    held_out, X_eval = draws[-1]
+    assert held_out.shape == (10, 64, 20) and draws[0][0].shape == (10, 64, 44)
+    assert len(X_eval) == 2000 <= _positions(held_out, 8)

@@ -282,6 +282,9 @@ def test_images_are_recorded_only_when_they_were_used(name, params, tmp_path):
     assert ds.attrs["images"] == "(not used: dictionary given)"
 
 
+# two 64x64 pictures on purpose: the quick olshausen-field-1996 run draws its 30,000
+# training and 2,000 evaluation patches from 1,666 positions each
+@pytest.mark.filterwarnings("ignore:n=[0-9]+ patches exceed the [0-9]+ distinct:UserWarning")
 def test_a_learned_dictionary_names_its_images_resolved(tmp_path, monkeypatch):
     """The free-text ``source`` of a learned dictionary gave the images as typed
     ('rel'), a path that names nothing from another folder, while the attrs hold the
