@@ -38,7 +38,11 @@ the default float32 working precision), and ``SparseCodingNetwork.encode``, each
 call; imported beside this tree's other modules) and this tree's (which keeps them for
 the next call with the same dictionary, ``v1model/inference/_dictionary_cache.py``), with
 this tree's with the cache off (every call a miss) as the reference of the same run, and
-the largest code difference (0: the same codes to the bit).
+the largest code difference (0: the same codes to the bit). ``--per-call-solvers`` times
+the same way ``encode(X, D, method)`` for fista, iht, cd, omp and active_set on 1 and 32
+samples of both dictionaries, in float32 and float64, with ``--before``'s solver modules
+(which built the Gram matrix, and fista's, iht's and the active set's top eigenvalue, at
+every call) against this tree's.
 
 Times are CPU seconds of this process (``time.process_time``,
 best of ``--repeats``, of ``--learn-repeats`` for learning; less sensitive than wall time
@@ -47,6 +51,7 @@ to other jobs on the machine) and wall seconds.
     python benchmarks/bench_lca_small_batch.py                 # HEAD against the tree
     python benchmarks/bench_lca_small_batch.py --before abc123 --repeats 5
     python benchmarks/bench_lca_small_batch.py --per-call   # per-call overheads
+    python benchmarks/bench_lca_small_batch.py --per-call-solvers   # other solvers'
 """
 
 from __future__ import annotations
@@ -97,7 +102,13 @@ def _run(argv):
     parser.add_argument("--per-call", action="store_true",
                         help="time only the per-call overheads of lca and network.encode "
                              "with one dictionary (--before's lca.py against this tree's)")
+    parser.add_argument("--per-call-solvers", action="store_true",
+                        help="time the per-call overheads of encode's fista, iht, cd, omp "
+                             "and active_set with one dictionary (--before's solver "
+                             "modules against this tree's)")
     args = parser.parse_args(argv)
+    if args.per_call_solvers:
+        return _run_per_call_solvers(args.before, args.repeats)
     if args.per_call:
         return _run_per_call(args.before, args.repeats)
     from v1model.inference import lca_adaptive
@@ -376,6 +387,70 @@ def _run_per_call(rev, repeats):
     _per_call_row("SparseCodingNetwork.encode, 256 x 64, 1 sample",
                   {w: network_encode(w) for w in ("before", "after")}, repeats,
                   _dictionary_cache, kept)
+
+
+#: the per-call problems of the other solvers: (n_atoms, n_features, n_samples)
+PER_CALL_SOLVER_PROBLEMS = ((256, 64, 1), (256, 64, 32), (1024, 256, 1), (1024, 256, 32))
+#: encode's methods timed by --per-call-solvers: (solver module, its names in encode,
+#: encode's arguments)
+PER_CALL_METHODS = {
+    "fista": ("fista", ("fista",), dict(lam=0.1)),
+    "iht": ("iht", ("iht",), dict(n_nonzero=5)),
+    "cd": ("coordinate_descent", ("lasso_cd",), dict(lam=0.1)),
+    "omp": ("pursuit", ("orthogonal_mp", "matching_pursuit"), dict(n_nonzero=5)),
+    "active_set": ("active_set", ("lasso_active_set",), dict(lam=0.1)),
+}
+
+
+def _run_per_call_solvers(rev, repeats):
+    """The per-call table of the other solvers (``--per-call-solvers``): ``encode`` with
+    ``rev``'s solver modules against this tree's, cached and with the cache off."""
+    import importlib
+    import warnings
+
+    from v1model.inference import _dictionary_cache, encode
+
+    encode_module = importlib.import_module("v1model.inference.encode")  # not the function
+    print(machine_line())
+    print(f"before: the solver modules at {rev} (imported beside this tree's other modules) "
+          "behind this tree's encode; after: this tree, the dictionary kept between calls; "
+          "cache off: this tree with MAX_CACHE_BYTES = 0")
+    print()
+    print("| problem | before: ms per call, CPU (wall) | after | ratio (CPU) | cache off "
+          "| max code diff |")
+    print("|---|---|---|---|---|---|")
+    kept = _dictionary_cache.MAX_CACHE_BYTES
+    for method, (module, names, kwargs) in PER_CALL_METHODS.items():
+        old = _load_revision(rev, module)
+        swaps = {name: (getattr(encode_module, name), getattr(old, name)) for name in names}
+
+        def use(which, method=method, kwargs=kwargs, swaps=swaps, X=None, D=None, dt=None):
+            def run():
+                # encode calls the solvers by their module-level names and SOLVERS
+                saved = dict(encode_module.SOLVERS)
+                for name, (new, before) in swaps.items():
+                    fn = before if which == "before" else new
+                    setattr(encode_module, name, fn)
+                    for key, value in saved.items():
+                        if value is new:
+                            encode_module.SOLVERS[key] = fn
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # convergence: timing only
+                        return encode(X, D, method, dtype=dt, progress=False, **kwargs)
+                finally:
+                    for name, (new, _) in swaps.items():
+                        setattr(encode_module, name, new)
+                    encode_module.SOLVERS.update(saved)
+            return run
+
+        for k, p, n in PER_CALL_SOLVER_PROBLEMS:
+            X, D = _unit_problem(k, p, n)
+            for dt in (np.float32, np.float64):
+                solvers = {w: use(w, X=X, D=D, dt=dt) for w in ("before", "after")}
+                _per_call_row(f"{method}, {k} x {p}, {n} sample{'s' * (n > 1)}, "
+                              f"{np.dtype(dt).name}", solvers, repeats, _dictionary_cache,
+                              kept)
 
 
 #: CPU seconds of calls per timing of the per-call table (at least 2 calls)

@@ -5,8 +5,11 @@ Users encode in loops (an image at a time, a sweep point at a time, beside a spi
 run), each call with the same ``D``: LCA built the Gram matrix ``D D^T`` and took its
 top eigenvalue (the stable Euler step) at every call, ~80% of the CPU of a one-sample
 call on a 1024 x 256 dictionary (14.2 ms per call before, 2.8 ms with the cache,
-2026-12-07, ``benchmarks/README.md``). :func:`values_of` keeps such values for
-the last dictionary seen.
+2026-12-07, ``benchmarks/README.md``). The other solvers did the same: fista, iht and
+lasso_active_set built the Gram matrix and its top eigenvalue, lasso_cd and the pursuits
+the Gram matrix (:func:`gram_of`, :func:`spectral_norm_of`; iht keeps its iteration
+matrix ``I - mu D D^T`` instead, which it built in place of ``G``). :func:`values_of`
+keeps such values for the last dictionary seen, one entry shared by all the solvers.
 
 The key is the dictionary's content, not ``id(D)``: the cache holds its own copy of
 ``D`` (read-only) and a call hits only when its ``D`` has the same shape and values, so
@@ -24,7 +27,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["values_of", "clear_dictionary_cache", "MAX_CACHE_BYTES"]
+__all__ = ["values_of", "gram_of", "spectral_norm_of", "clear_dictionary_cache",
+           "MAX_CACHE_BYTES"]
 
 #: bytes the cache may hold: the copy of the dictionary (its key) and the values derived
 #: from it. A dictionary whose copy does not fit is not kept (every call computes its
@@ -69,9 +73,11 @@ class _Entry:
         # two threads may compute the same value, of the same key, once each
         value = compute(self.key)
         size = 0
-        if isinstance(value, np.ndarray):
-            value.flags.writeable = False
-            size = value.nbytes
+        # a tuple's arrays as one array's (iht's step matrix with its step size)
+        for array in value if isinstance(value, tuple) else (value,):
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False
+                size += array.nbytes
         with _LOCK:
             if name not in self.values and self.nbytes + size <= MAX_CACHE_BYTES:
                 self.values[name] = value
@@ -113,6 +119,36 @@ def values_of(D):
     with _LOCK:
         _entry = entry  # the last dictionary seen replaces the one before
     return entry
+
+
+def gram_of(values, dtype):
+    """``D D^T`` (n_atoms, n_atoms) in ``dtype``, read-only, of the dictionary of
+    ``values`` (:func:`values_of`): ``D`` cast to ``dtype`` (C order) and multiplied by its
+    transpose, as the solvers built it at every call, so the same values to the bit.
+    A solver that changes its Gram matrix in place must copy it (or cache what it makes
+    of it, as iht its step matrix)."""
+    dtype = np.dtype(dtype)
+
+    def gram(D):
+        Dw = np.ascontiguousarray(D, dtype=dtype)
+        return Dw @ Dw.T
+
+    return values.get(("gram", dtype.name), gram)
+
+
+def spectral_norm_of(values, dtype, G=None):
+    """:func:`~v1model.inference._common.spectral_norm_gram` of the dictionary of
+    ``values`` cast to ``dtype``, with ``G`` its :func:`gram_of` in ``dtype`` (the value
+    the solvers computed at every call from their ``D`` and ``G``: for ``n_atoms <=
+    n_features`` the top eigenvalue of ``G`` itself, in float64)."""
+    from ._common import spectral_norm_gram
+
+    dtype = np.dtype(dtype)
+
+    def top_eigenvalue(D):
+        return spectral_norm_gram(np.ascontiguousarray(D, dtype=dtype), G)
+
+    return values.get(("spectral_norm_gram", dtype.name), top_eigenvalue)
 
 
 class _Uncached:

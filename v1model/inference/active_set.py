@@ -79,6 +79,7 @@ from ._common import (
     validate_problem,
     warn_not_converged,
 )
+from ._dictionary_cache import gram_of, values_of
 from .fista_backtracking import fista_block_backtracking
 
 __all__ = ["lasso_active_set", "kkt_violation"]
@@ -221,13 +222,18 @@ def lasso_active_set(
     n, k = X.shape[0], D.shape[0]
     A0 = check_warm_start(A0, (n, k), dtype, positive=positive)
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
-    G = D @ D.T
+    # D D^T, the step and the rank, kept for the next call with the same dictionary
+    # (_dictionary_cache: a one-sample call spent most of its CPU on them); G is
+    # read-only, shared with the calls to come
+    values = values_of(D)
+    G = gram_of(values, dtype)
     B = X @ D.T
     # the most atoms a support can hold independently is the rank of D, not n_features:
     # a dictionary in a subspace (PCA-reduced patches kept in pixel space) left the
     # supports between the two singular, never reduced, and LU's meaningless steps on
     # them kept samples at gaps of 1e-2 until max_rounds
-    L, rank = _step_and_rank(D, dtype)
+    L, rank = values.get(("step_and_rank", dtype.name), lambda K: _step_and_rank(
+        np.ascontiguousarray(K, dtype=dtype), dtype))
     stats = _stats if _stats is not None else {}
     stats.update(flops=2.0 * n * k * D.shape[1] + 2.0 * k * k * D.shape[1], n_solves=0)
     records = [history_record(X, D, A, lam)] if return_history else None

@@ -38,6 +38,7 @@ from .._numba import cached_njit
 from ..progress import check_progress, progress_bar
 from ..validation import check_bool, check_int, check_positive
 from . import _common
+from ._dictionary_cache import gram_of, values_of
 from ._common import (check_warm_start, drive_scale, history_dataset, history_record,
                       relative_duality_gaps, use_method, validate_problem,
                       warn_not_converged)
@@ -189,7 +190,11 @@ def lasso_cd(
     check_bool(positive, "positive")
     check_progress(progress)
     n, k = X.shape[0], D.shape[0]
-    G = D @ D.T  # validate_problem refuses zero atoms: the diagonal is positive
+    # validate_problem refuses zero atoms: the diagonal is positive. Kept for the next
+    # call with the same dictionary (_dictionary_cache), and copied: the kept one is
+    # read-only, and numba compiles another kernel for a read-only G, whose fastmath
+    # codes differed in the last bits (~1e-15) from those of a writable one
+    G = np.array(gram_of(values_of(D), dtype))
     A0 = check_warm_start(A0, (n, k), dtype, positive=positive)
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     B = X @ D.T

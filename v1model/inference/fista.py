@@ -26,10 +26,10 @@ from ._common import (
     history_dataset,
     history_record,
     relative_duality_gaps,
-    spectral_norm_gram,
     validate_problem,
     warn_not_converged,
 )
+from ._dictionary_cache import gram_of, spectral_norm_of, values_of
 from .fista_backtracking import fista_block_backtracking
 
 __all__ = ["fista", "ista"]
@@ -176,7 +176,11 @@ def fista(
     check_choice(step, "step", STEPS)
     check_progress(progress)
     name = "fista" if accelerated else "ista"
-    G = D @ D.T
+    # D D^T and its top eigenvalue, kept for the next call with the same dictionary
+    # (_dictionary_cache: a one-sample call on 1024 x 256 atoms spent most of its CPU
+    # on them); G is read-only, shared with the calls to come
+    values = values_of(D)
+    G = gram_of(values, dtype)
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     records = None
     if return_history:
@@ -190,7 +194,7 @@ def fista(
     if _stats is not None:  # counts of this call only
         _stats["matmul_rows"] = 0
     # from G itself where it is the smaller Gram: not a second D D^T and eigvalsh's copy
-    L = spectral_norm_gram(D, G)
+    L = spectral_norm_of(values, dtype, G)
     n_iter, left_rows = 0, []
     # B = X D^T one block at a time (samples are independent): not an (n, n_atoms) array;
     # one BLAS thread when an iteration's products are small (v1model._blas, as lca)

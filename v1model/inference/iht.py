@@ -30,6 +30,7 @@ from ._common import (
     validate_problem,
     warn_not_converged,
 )
+from ._dictionary_cache import values_of
 
 __all__ = ["iht"]
 
@@ -154,17 +155,12 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     check_progress(progress)
     A0 = check_warm_start(A0, (n, k), dtype, positive=positive)
-    G = D @ D.T
+    # I - mu D D^T, mu and the atoms' squared norms, kept for the next call with the same
+    # dictionary (_dictionary_cache: their Gram matrix and its top eigenvalue were most of
+    # a one-sample call); M is read-only, shared with the calls to come
+    M, mu, sq_norms = values_of(D).get(("iht_step", dtype.name), _step_matrix_of(dtype))
     if looks_transposed(D) is None:  # a transposed D is warned of as such
-        _warn_unequal_norms(np.diag(G), _names[1])
-    # from G where it is the smaller Gram; M overwrites G, which nothing reads past here:
-    # eye(k) - mu G beside G held three Gram-sized arrays (the same values: 0 - x = -x
-    # and 1 - x = -x + 1 exactly)
-    mu = 1.0 / (spectral_norm_gram(D, G) * STEP_MARGIN)
-    M = G
-    del G
-    M *= dtype.type(-mu)
-    M[np.diag_indices(k)] += dtype.type(1.0)
+        _warn_unequal_norms(sq_norms, _names[1])
     Bs = (X @ D.T) * dtype.type(mu)
     thr = None if lam is None else dtype.type(lam_checked * np.sqrt(mu))
     kind = "hard" if lam is not None else "soft"  # penalty used in the history
@@ -212,6 +208,28 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
 #: coefficients, so its codes depend on the norms (``iht``, ``D``); 1%: float32 rounding of
 #: unit-norm atoms is ~1e-7, a gain-adapted Cauchy dictionary's lengths differ by factors
 ATOM_NORM_SPREAD = 1.01
+
+
+def _step_matrix_of(dtype):
+    """``D -> (M, mu, sq_norms)`` for ``D`` cast to ``dtype``: the iteration matrix
+    ``M = I - mu D D^T`` (n_atoms, n_atoms) in ``dtype``, the step ``mu = 1 /
+    (lambda_max(D D^T) * STEP_MARGIN)`` and the atoms' squared norms (n_atoms,), the
+    diagonal of ``D D^T``."""
+    def step_matrix(D):
+        Dw = np.ascontiguousarray(D, dtype=dtype)
+        G = Dw @ Dw.T
+        sq_norms = np.diag(G).copy()
+        # from G where it is the smaller Gram; M overwrites G, which nothing reads past
+        # here: eye(k) - mu G beside G held three Gram-sized arrays (the same values:
+        # 0 - x = -x and 1 - x = -x + 1 exactly)
+        mu = 1.0 / (spectral_norm_gram(Dw, G) * STEP_MARGIN)
+        M = G
+        del G
+        M *= dtype.type(-mu)
+        M[np.diag_indices(M.shape[0])] += dtype.type(1.0)
+        return M, mu, sq_norms
+
+    return step_matrix
 
 
 def _warn_unequal_norms(sq_norms, d_name):

@@ -32,6 +32,7 @@ from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import check_int, check_nonnegative
 from . import _common
+from ._dictionary_cache import gram_of, values_of
 from ._common import (ConvergenceWarning, current_tally, describe_pairs, duplicate_pairs,
                       discard_not_converged, history_dataset, knob, limit_knob, rows_of_x,
                       validate_problem)
@@ -222,7 +223,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         n_nonzero = np.iinfo(np.intp).max
     check_progress(progress)
     n, k = X.shape[0], D.shape[0]
-    G = D @ D.T
+    G = gram_of(values_of(D), D.dtype)  # kept for the next call (_dictionary_cache)
     norms = np.sqrt(np.diag(G)).astype(dtype)
     inv_sq = (1.0 / np.diag(G)).astype(dtype)
     alpha = X @ D.T  # correlations of the residual with every atom
@@ -772,7 +773,7 @@ def _omp(X, D, K, tol, return_history, on_block):
     dtype = X.dtype
     n, f = X.shape
     k = D.shape[0]
-    G = D @ D.T
+    G = gram_of(values_of(D), D.dtype)  # kept for the next call (_dictionary_cache)
     g_diag = np.diag(G).astype(np.float64)
     norms = np.sqrt(g_diag).astype(dtype)
     unit = bool(np.all(np.abs(norms - 1) < 1e-6))  # skip the normalisation of scores
@@ -891,7 +892,7 @@ def _nn_omp(X, D, K, tol, return_history, on_done):
     dtype = X.dtype
     n, f = X.shape
     k = D.shape[0]
-    G = D @ D.T
+    G = gram_of(values_of(D), D.dtype)  # kept for the next call (_dictionary_cache)
     norms = np.sqrt(np.diag(G))
     B = X @ D.T
     A = np.zeros((n, k), dtype)
