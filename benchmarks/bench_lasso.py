@@ -146,7 +146,7 @@ def _run(argv):
         t_f, (A, it) = best_time(
             lambda: fista(X, D, lam, tol=tol, step=step, return_n_iter=True, _stats=f_stats),
             args.repeats)
-        rate = f_stats["flops"] / t_f / 1e9  # counts of the last call (all calls alike)
+        rate = f_stats["flops"] / t_f / 1e9  # counts of the last call (all calls alike: cold)
         default = ", default" if tol == 1e-4 and step == "backtracking" else ""
         rows.append((f"v1model fista, {step} step, tol {tol:g}{default} (float32)", t_f,
                      lasso_objective(X, D, A, lam),
