@@ -94,3 +94,57 @@ def test_a_partial_and_a_lista_are_checked_a_plain_function_is_not(network, atom
     assert row.patch_shape == (1, 48)
     assert map_receptive_fields(row.encode, (6, 8), n_stimuli=10,
                                 seed=0)["rf"].shape == (8, 6, 8)
+
+
+class _LoggingNetwork(SparseCodingNetwork):
+    """A user's subclass, defined outside v1model (here: in this test module)."""
+
+    def encode(self, X, **kwargs):
+        self.n_calls = getattr(self, "n_calls", 0) + 1
+        return super().encode(X, **kwargs)
+
+
+class _DeeperLISTA(LISTA):
+    """A user's subclass of LISTA, defined outside v1model."""
+
+
+class _KernelModel:
+    """Not a v1model network: its patch_shape is a kernel's, and encode takes whole
+    images of any shape."""
+
+    patch_shape = (8, 8)
+
+    def __init__(self, network):
+        self.network = network
+
+    def encode(self, X):
+        return self.network.encode(X)
+
+
+def test_a_user_s_subclass_of_a_network_is_checked(network, atoms):
+    # the check ran only for classes defined inside v1model (type(owner).__module__): a
+    # subclass of SparseCodingNetwork or LISTA in the user's own module saw 4x16 gratings
+    # as scrambled 8x8 patches, unsaid
+    mine = _LoggingNetwork(atoms.reshape(8, 64), lam=0.1, patch_shape=(8, 8))
+    assert not type(mine).__module__.startswith("v1model.")
+    with pytest.raises(ValueError, match=r"^shape=\(4, 16\) but the encoder is "
+                                         r"_LoggingNetwork\.encode of a network whose patches "
+                                         r"are 8x8 \(patch_shape\).*pass shape=\(8, 8\)"):
+        map_receptive_fields(mine.encode, (4, 16), n_stimuli=10, seed=0)
+    with pytest.raises(ValueError, match=r"_LoggingNetwork\.encode .* \(patch_shape\)"):
+        grating_responses(functools.partial(mine.encode), (4, 16), orientations=4,
+                          frequencies=[0.2], phases=2)
+    assert getattr(mine, "n_calls", 0) == 0  # refused before any stimulus was encoded
+    # its own shape gives the responses of the network it extends, exactly
+    ours = map_receptive_fields(mine.encode, 8, n_stimuli=10, seed=0)["rf"].values
+    theirs = map_receptive_fields(network.encode, 8, n_stimuli=10, seed=0)["rf"].values
+    np.testing.assert_array_equal(ours, theirs)
+    lista = _DeeperLISTA(2, 0.1).initialize(atoms)
+    with pytest.raises(ValueError, match=r"_DeeperLISTA\.encode of a network whose patches "
+                                         r"are 8x8 \(patch_shape_\)"):
+        map_receptive_fields(lista.encode, (4, 16), n_stimuli=10, seed=0)
+    # an object that is no v1model network is not read for a patch shape, whatever its
+    # attributes say
+    other = _KernelModel(network)
+    assert map_receptive_fields(other.encode, (4, 16), n_stimuli=10,
+                                seed=0)["rf"].shape == (8, 4, 16)

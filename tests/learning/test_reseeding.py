@@ -226,17 +226,25 @@ def test_reseed_passes_over_a_residual_just_under_duplicate_tol(rng):
     np.testing.assert_allclose(D[3], [0, 0, 0, 0, 1.0], atol=1e-12)
 
 
+def _rarely_used_atom_problem(planted_factory):
+    """(X, D0): 600 planted samples in 12 of 13 dimensions, two of them replaced by small
+    outliers along the 13th; D0 holds 9 of the planted atoms and, as atom 9, the 13th
+    dimension, which only the 2 outliers use."""
+    X, D_true, _ = planted_factory(n_samples=600, n_features=12, n_atoms=10, seed=4)
+    X = np.hstack([X, np.zeros((len(X), 1))])
+    X[:2] = 0.0
+    X[:2, 12] = [0.5, -0.5]
+    D0 = np.vstack([np.hstack([D_true[:9], np.zeros((9, 1))]), np.eye(13)[12]])
+    return X, D0
+
+
 def test_ksvd_reseeds_an_atom_fewer_than_min_usage_samples_use(planted_factory):
     # K-SVD's "clear dictionary" step (Aharon et al.'s toolbox, Rubinstein's KSVD-Box):
     # an atom fewer than 4 samples use is replaced. Atom 9 lies along a dimension only
     # two small outliers reach: used (by 2 samples), so it was never re-seeded
     from sklearn.linear_model import orthogonal_mp
 
-    X, D_true, _ = planted_factory(n_samples=600, n_features=12, n_atoms=10, seed=4)
-    X = np.hstack([X, np.zeros((len(X), 1))])
-    X[:2] = 0.0
-    X[:2, 12] = [0.5, -0.5]
-    D0 = np.vstack([np.hstack([D_true[:9], np.zeros((9, 1))]), np.eye(13)[12]])
+    X, D0 = _rarely_used_atom_problem(planted_factory)
     # scikit-learn's OMP (3 atoms, as learn_ksvd's coding) uses atom 9 for exactly 2 samples
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="linear dependence"):
         codes = orthogonal_mp(D0.T, X.T, n_nonzero_coefs=3).T
@@ -301,3 +309,56 @@ def test_min_usage_no_update_can_reach_is_refused(planted, learner):
     assert h.attrs["min_usage"] == 10
     _, h = learner(X, 8, reseed_patience=None, **args)
     assert h.attrs["min_usage"] == 1 and h["n_reseeded"].values.sum() == 0
+
+
+@pytest.mark.parametrize("algorithm, learner", [("ksvd", learn_ksvd), ("mod", learn_mod)])
+def test_dictionary_learner_passes_min_usage_to_mod_and_ksvd(planted_factory, algorithm,
+                                                               learner):
+    # SparseDictionaryLearner had no min_usage: the rule of learn_ksvd / learn_mod was out
+    # of reach of scikit-learn-style users (TypeError, and set_params refused the name)
+    from sklearn.base import clone
+
+    from v1model.learning import SparseDictionaryLearner
+
+    X, D0 = _rarely_used_atom_problem(planted_factory)
+    settings = dict(method="omp", n_nonzero=3, init=D0, n_updates=1, seed=0)
+    estimator = clone(SparseDictionaryLearner(10, algorithm=algorithm, **settings)
+                      .set_params(min_usage=4))
+    assert estimator.get_params()["min_usage"] == 4
+    estimator.fit(X)
+    D, h = learner(X, 10, min_usage=4, progress=False, **settings)
+    # the function's dictionary, re-seeding the atom that 2 samples use
+    np.testing.assert_array_equal(estimator.components_, D)
+    assert h["n_reseeded"].values[0] == 1 and abs(D[9, 12]) < 1e-6
+    assert estimator.history_["n_reseeded"].values[0] == 1
+    assert estimator.history_.attrs["min_usage"] == 4
+    # recorded with the learner, and a saved learner loads with it
+    ds = estimator.to_dataset()
+    assert ds.attrs["param_min_usage"] == 4
+    assert SparseDictionaryLearner.from_dataset(ds).get_params()["min_usage"] == 4
+    # the default keeps the rarely used atom
+    default = SparseDictionaryLearner(10, algorithm=algorithm, **settings).fit(X)
+    assert default.history_["n_reseeded"].values[0] == 0
+    assert default.history_.attrs["min_usage"] == 1
+
+
+@pytest.mark.parametrize("params, error, message", [
+    (dict(min_usage=0), ValueError, r"^min_usage must be >= 1, got 0"),
+    (dict(min_usage=2.5), TypeError, r"^min_usage must be an integer, got 2.5"),
+    (dict(min_usage=4, algorithm="online"), ValueError,
+     r"^min_usage=4 is a setting of algorithm='mod', 'ksvd' and 'ksvd-approx'; "
+     r"algorithm='online' re-seeds only atoms no code uses: give min_usage=1"),
+    (dict(min_usage=4, reseed_patience=None), ValueError,
+     r"^min_usage=4 with reseed_patience=None: no atom is re-seeded"),
+    (dict(min_usage=61), ValueError, r"^min_usage=61 but an update codes 60 samples"),
+])
+def test_dictionary_learner_validates_min_usage_at_fit(planted, params, error, message):
+    from v1model.learning import SparseDictionaryLearner
+
+    X = planted[0][:60]
+    settings = dict(dict(algorithm="ksvd", method="omp", n_nonzero=2, n_updates=1, seed=0),
+                    **params)
+    estimator = SparseDictionaryLearner(8, **settings)
+    with pytest.raises(error, match=message):
+        estimator.fit(X)
+    assert not hasattr(estimator, "components_")

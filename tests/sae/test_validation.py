@@ -81,7 +81,7 @@ def test_a_setting_the_activation_ignores_is_refused(activation, setting, value)
     ("relu", "k", 5, {"lam": 0.1}), ("topk", "lam", 0.1, {"k": 2}),
     # without fitted_objective a relu file with k_aux was refused by load itself
     ("relu", "k_aux", 4, {"lam": 0.1}), ("relu", "aux_coef", 0.5, {"lam": 0.1}),
-    ("topk", "bandwidth", 0.05, {"k": 2}),
+    ("topk", "bandwidth", 0.05, {"k": 2}), ("topk", "threshold_rate", 0.05, {"k": 2}),
 ])
 @pytest.mark.parametrize("with_objective", [True, False])
 def test_a_saved_model_with_a_setting_its_activation_ignored_still_loads(
@@ -89,7 +89,10 @@ def test_a_saved_model_with_a_setting_its_activation_ignored_still_loads(
     """Models saved before such settings were refused kept them in estimator_params (and
     files older still have no fitted_objective, so load re-validates the parameters):
     they did not count then: the model loads, codes as it coded, keeps the setting as saved
-    (as the model in memory kept it), and its next fit refuses it by name."""
+    (as the model in memory kept it), and its next fit refuses it by name, saying how to
+    clear it (a loaded relu file with k_aux was told only "it has no AuxK loss", not
+    set_params(k_aux=None)): the hint, applied as it reads, lets the model train on."""
+    import ast
     import json
 
     sae = SparseAutoencoder(16, activation, **needed, n_steps=2, batch_size=50,
@@ -103,8 +106,36 @@ def test_a_saved_model_with_a_setting_its_activation_ignored_still_loads(
     loaded = SparseAutoencoder.from_dataset(ds)
     assert getattr(loaded, setting) == value
     np.testing.assert_array_equal(loaded.encode(X), sae.encode(X))
-    with pytest.raises(ValueError, match=rf"^{setting}={value!r} does not apply to activation"):
+    with pytest.raises(ValueError, match=rf"^{setting}={value!r} does not apply to "
+                                         rf"activation") as refused:
         loaded.partial_fit(X)
+    hint = re.search(r"; (?:leave \w+ at its default: )?set_params\((\w+)=(.+)\) before "
+                     r"fitting$", str(refused.value))
+    assert hint is not None and hint[1] == setting, str(refused.value)
+    loaded.set_params(**{setting: ast.literal_eval(hint[2])}).partial_fit(X)
+    assert loaded.history_.sizes["step"] == 2 + 6  # 300 samples in minibatches of 50
+
+
+@pytest.mark.filterwarnings("ignore:activation='jumprelu'")  # 2 steps: thresholds near 0
+@pytest.mark.parametrize("activation, terms", [
+    ("relu", " + lam * sum z (L1)"), ("jumprelu", " + lam * ||z||_0 (L0)"),
+    ("mp", " (no sparsity term: k sets the active latents)"),
+    ("topk", " (no sparsity term: k sets the active latents) + aux_coef * AuxK loss"),
+    ("batchtopk", " (no sparsity term: k sets the active latents) + aux_coef * AuxK loss"),
+])
+def test_the_loss_definition_names_only_the_terms_the_activation_trains_with(activation,
+                                                                             terms):
+    # every activation's text ended "+ aux_coef * AuxK loss", relu's, jumprelu's and mp's
+    # too, which have no AuxK loss (aux_coef is refused by them)
+    needed = {"lam": 0.1} if activation in ("relu", "jumprelu") else {}
+    history = _fit(activation=activation, **needed).history_
+    assert history.attrs["loss_definition"] == "mean over samples of ||x - x_hat||^2" + terms
+    if "AuxK" not in terms:  # the recorded loss has no such term
+        assert not history["aux_loss"].values.any()
+    if activation == "mp":  # nor a sparsity term: the loss is the squared error
+        np.testing.assert_allclose(history["loss"], history["mse"], rtol=1e-12)
+    if activation == "relu":  # lam * sum z > 0 on top of it
+        assert (history["loss"] > history["mse"]).all()
 
 
 def test_non_finite_data():

@@ -47,6 +47,44 @@ def test_common_seeds_share_the_replicate_seed(study):
         assert np.all(seeds[..., r] == point_seed(0, r))
 
 
+@pytest.mark.parametrize("seed", [None, np.random.default_rng(0), np.random.SeedSequence(3)])
+def test_a_root_seed_that_is_not_a_fixed_integer_says_why_a_sweep_needs_one(study, seed):
+    # seed=None (fresh entropy) or a Generator, as a study's own seed takes them, was refused
+    # with "must be an integer in [0, 2**63), got None", not saying why a sweep refuses
+    # them: each point's seed is derived from the root, to run any point again
+    with pytest.raises(SpecError, match=r"^seed: the root seed must be an integer in "
+                                        r"\[0, 2\*\*63\), got .*: a sweep needs a fixed root "
+                                        r"seed, from which each point's seed is derived "
+                                        r"\(sweep.point_seed\), so that any point can be run "
+                                        r"again with its own seed \(resume, retry-failed\); "
+                                        r"give e.g. seed=0$"):
+        run(study(), {"x": [1.0, 2.0]}, seed=seed, executor="serial", progress=False)
+
+
+@pytest.mark.parametrize("axis, field", [
+    ({"sweep": {"x": [0.3, 0.1 * 3, 0.5]}}, "sweep.x"),
+    ({"sweep": {"x": [np.float64(0.3), 2.0, 0.1 * 3]}}, "sweep.x"),
+    ({"zip": {"x": {"x": [0.1 * 3, 0.3], "label": ["a", "b"]}}}, "zip.x.x"),
+])
+def test_values_equal_up_to_float_rounding_are_refused_naming_both(study, axis, field):
+    # [0.3, 0.1 * 3] were two points, the coordinate printing 0.3 0.3 (xarray, status)
+    with pytest.raises(SpecError, match=r"must be distinct \(they become a coordinate\), got "
+                                        r"0\.3 and 0\.30000000000000004, one value up to "
+                                        r"float rounding") as info:
+        parse_spec({"study": study(), **axis})
+    assert info.value.field == field
+
+
+def test_values_apart_by_more_than_float_rounding_stay_distinct(study):
+    # a relative 1e-12 apart is not rounding (16 units in the last place are 3.6e-15), nor
+    # are large integers one apart (exact), nor 0 and the smallest normal float
+    grid = parse_spec({"study": study(), "sweep": {"x": [0.3, 0.3 * (1 + 1e-12), 0.0,
+                                                        np.finfo(float).tiny]}}).grid
+    assert grid.axes[0].params["x"] == (0.3, 0.3 * (1 + 1e-12), 0.0, np.finfo(float).tiny)
+    grid = parse_spec({"study": study(), "sweep": {"n": [2**60, 2**60 + 1]}}).grid
+    assert grid.axes[0].params["n"] == (2**60, 2**60 + 1)
+
+
 def test_ranges_match_numpy():
     log = values_from_range({"start": 0.01, "stop": 1.0, "num": 5, "log": True}, "f")
     np.testing.assert_allclose(log, 10.0 ** np.linspace(-2, 0, 5), rtol=1e-12)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 import xarray as xr
@@ -221,13 +222,31 @@ def check_encoder(encoder, name: str = "encoder"):
     return encoder
 
 
+#: the networks that record the shape of the patches their encode reads: (module, class,
+#: attribute). Checked with isinstance, so that a user's subclass is checked too (the
+#: class's module was: a subclass defined outside v1model ran scrambled stimuli unsaid)
+_PATCH_SHAPE_RECORDS = (("v1model.network", "SparseCodingNetwork", "patch_shape"),
+                        ("v1model.amortized.lista", "LISTA", "patch_shape_"))
+
+
+def _patch_shape_attribute(owner):
+    """The attribute in which ``owner`` records its patch shape, or None for an object
+    that is none of the networks of :data:`_PATCH_SHAPE_RECORDS`."""
+    for module_name, class_name, attr in _PATCH_SHAPE_RECORDS:
+        module = sys.modules.get(module_name)  # not imported: owner is not one of them
+        if module is not None and isinstance(owner, getattr(module, class_name)):
+            return attr
+    return None
+
+
 def encoder_stimulus_shape(encoder, shape, name: str = "shape") -> tuple[int, int]:
     """``shape`` as ``(height, width)`` (:func:`image_shape`), checked against the patch
     shape of the network ``encoder`` belongs to, when it says one.
 
     An encoder is any callable, but a bound method (or a :func:`functools.partial` of
     one) of a v1model network that records its patches' shape -- a
-    ``SparseCodingNetwork``'s ``patch_shape``, a ``LISTA``'s ``patch_shape_`` --
+    ``SparseCodingNetwork``'s ``patch_shape``, a ``LISTA``'s ``patch_shape_``, or
+    those of an instance of a subclass of either --
     reads every stimulus, flattened row by row, as a patch of that shape. A ``shape``
     with the same pixel count and other sides (``(4, 16)`` for 8x8 atoms) ran unsaid,
     the network seeing scrambled stimuli: gratings of 4x16 shown to eight 8x8 Gabor
@@ -246,29 +265,22 @@ def encoder_stimulus_shape(encoder, shape, name: str = "shape") -> tuple[int, in
     while isinstance(func, functools.partial):
         func = func.func
     owner = getattr(func, "__self__", None)
-    if owner is None or not type(owner).__module__.startswith("v1model."):
+    attr = _patch_shape_attribute(owner)
+    if attr is None:
         return h, w
-    for attr in ("patch_shape", "patch_shape_"):
-        try:
-            patch = getattr(owner, attr, None)
-        except Exception:  # a property that cannot answer (an unfitted network)
-            patch = None
-        if patch is None:
-            continue
-        try:
-            patch = tuple(int(n) for n in patch)
-        except (TypeError, ValueError):
-            continue
-        if len(patch) == 2 and min(patch) > 1 and patch != (h, w):
-            remedy = (f"; or, if its atoms are {h}x{w}, set its {attr}=({h}, {w})"
-                      if attr == "patch_shape" else "")
-            raise ValueError(
-                f"{name}={shape!r} but the encoder is {type(owner).__name__}."
-                f"{getattr(func, '__name__', 'encode')} of a network whose patches are "
-                f"{patch[0]}x{patch[1]} ({attr}): stimuli of {h}x{w}, flattened row by "
-                f"row, are read as scrambled {patch[0]}x{patch[1]} patches; pass "
-                f"{name}=({patch[0]}, {patch[1]}){remedy}")
-        break
+    try:
+        patch = tuple(int(n) for n in getattr(owner, attr))
+    except Exception:  # a property that cannot answer (an unfitted network), None, ...
+        return h, w
+    if len(patch) == 2 and min(patch) > 1 and patch != (h, w):
+        remedy = (f"; or, if its atoms are {h}x{w}, set its {attr}=({h}, {w})"
+                  if attr == "patch_shape" else "")
+        raise ValueError(
+            f"{name}={shape!r} but the encoder is {type(owner).__name__}."
+            f"{getattr(func, '__name__', 'encode')} of a network whose patches are "
+            f"{patch[0]}x{patch[1]} ({attr}): stimuli of {h}x{w}, flattened row by "
+            f"row, are read as scrambled {patch[0]}x{patch[1]} patches; pass "
+            f"{name}=({patch[0]}, {patch[1]}){remedy}")
     return h, w
 
 

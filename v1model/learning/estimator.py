@@ -119,6 +119,14 @@ class SparseDictionaryLearner(SavedAsDataset):
     duplicate_tol : float or None, default 0.99
         Re-seed atoms whose |cosine| with an earlier atom exceeds this (with
         ``positive`` their cosine: ``d`` and ``-d`` are two atoms then).
+    min_usage : int, default 1
+        MOD and K-SVD: an atom that fewer than this many samples use in an
+        update counts as unused for ``reseed_patience`` (1: only atoms no
+        sample uses; 4 is the "clear dictionary" rule of Aharon et al.'s K-SVD
+        toolbox, see :func:`v1model.learning.learn_ksvd`). Refused above the
+        number of training samples, above 1 with ``reseed_patience=None`` and
+        above 1 with ``algorithm="online"``, which re-seeds only atoms no code
+        uses.
     transform_method : str, optional
         Inference method of ``transform`` (default ``method``).
     transform_params : dict, optional
@@ -237,6 +245,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         init="data",
         reseed_patience="auto",
         duplicate_tol=0.99,
+        min_usage=1,
         transform_method=None,
         transform_params=None,
         dtype="float32",
@@ -259,6 +268,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         self.init = init
         self.reseed_patience = reseed_patience
         self.duplicate_tol = duplicate_tol
+        self.min_usage = min_usage
         self.transform_method = transform_method
         self.transform_params = transform_params
         self.dtype = dtype
@@ -353,11 +363,18 @@ class SparseDictionaryLearner(SavedAsDataset):
         patience = (DEFAULT_PATIENCE[algorithm] if isinstance(self.reseed_patience, str)
                     and self.reseed_patience == "auto" else self.reseed_patience)
         patience, duplicate_tol = check_reseeding(patience, self.duplicate_tol)
+        min_usage = check_int(self.min_usage, "min_usage", minimum=1)
+        if min_usage > 1 and algorithm == "online":
+            # AtomUsage could count it, but learn_online has no such rule to match
+            raise ValueError(f"min_usage={min_usage} is a setting of algorithm='mod', 'ksvd' "
+                             f"and 'ksvd-approx'; algorithm='online' re-seeds only atoms no "
+                             f"code uses: give min_usage=1 or another algorithm")
         check_bool(self.shuffle, "shuffle")
         check_bool(self.progress, "progress")
         return dict(algorithm=algorithm, n_atoms=n_atoms, coder=coder, n_updates=n_updates,
                     batch_size=batch_size, forget_factor=forget_factor, n_passes=n_passes,
-                    ridge=ridge, reseed_patience=patience, duplicate_tol=duplicate_tol)
+                    ridge=ridge, reseed_patience=patience, duplicate_tol=duplicate_tol,
+                    min_usage=min_usage)
 
     def fit(self, X, y=None):
         """Learn the dictionary from ``X`` (n_samples, n_features); returns ``self``.
@@ -401,6 +418,8 @@ class SparseDictionaryLearner(SavedAsDataset):
             self._state = state
             self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
         else:
+            # they refuse a min_usage above the samples, or above 1 without reseed_patience
+            common["min_usage"] = v["min_usage"]
             if v["algorithm"] == "mod":
                 D, history = learn_mod(X, v["n_atoms"], ridge=v["ridge"], **common)
             else:

@@ -99,6 +99,23 @@ def _unused_by(activation) -> tuple[str, ...]:
         if activation not in users)
 
 
+def _loss_definition(activation) -> str:
+    """The training loss of ``activation`` in words (``history_.attrs["loss_definition"]``):
+    its sparsity term, and the AuxK term only for the activations that have one (the
+    text of every activation ended "+ aux_coef * AuxK loss", relu's, jumprelu's and mp's
+    too)."""
+    sparsity = {"relu": " + lam * sum z (L1)", "jumprelu": " + lam * ||z||_0 (L0)"}
+    text = "mean over samples of ||x - x_hat||^2" + sparsity.get(
+        activation, " (no sparsity term: k sets the active latents)")
+    return text + (" + aux_coef * AuxK loss" if activation in _AUXK else "")
+
+
+def _refit_hint(name, value) -> str:
+    """How to clear a refused setting, also on a loaded model whose saved parameters hold
+    it (the model keeps it; its next fit refuses it)."""
+    return f"set_params({name}={value!r}) before fitting"
+
+
 def _recorded_lam(activation, lam):
     """``lam`` as attrs record it: ``"None"`` for the activations that take none
     (``k`` sets their sparsity; 0.0 read as an unpenalised run), as for ``k``."""
@@ -489,19 +506,21 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         refuse_unused_settings(act, [
             ("k", self.k if act not in _NEEDS_K else None,
              f"it sets no number of active latents (lam sets its sparsity); activations "
-             f"that take k: {', '.join(_NEEDS_K)}"),
+             f"that take k: {', '.join(_NEEDS_K)}; {_refit_hint('k', None)}"),
             ("lam", self.lam if act not in _NEEDS_LAM else None,
-             f"k sets its sparsity; activations that take lam: {', '.join(_NEEDS_LAM)}")],
+             f"k sets its sparsity; activations that take lam: {', '.join(_NEEDS_LAM)}; "
+             f"{_refit_hint('lam', None)}")],
             name="activation")
         # AuxK (topk, batchtopk) takes at most every latent: a larger k_aux is the same run
         # recorded as another, and the other activations have no AuxK
         refuse_unused_settings(act, [
             ("k_aux", self.k_aux if act not in _AUXK else None,
-             f"it has no AuxK loss (only {' and '.join(_AUXK)} revive dead latents)")],
+             f"it has no AuxK loss (only {' and '.join(_AUXK)} revive dead latents); "
+             f"{_refit_hint('k_aux', None)}")],
             name="activation")
         refuse_unused_settings(act, [
             (name, getattr(self, name) if _given_unused(name, getattr(self, name), act)
-             else None, f"{why}; leave {name} at its default {default!r}")
+             else None, f"{why}; leave {name} at its default: {_refit_hint(name, default)}")
             for name, (_, default, why) in _ACTIVATION_SETTINGS.items()], name="activation")
         if v["k_aux"] is not None and v["k_aux"] > n_latents:
             raise ValueError(f"k_aux={self.k_aux!r} is above n_latents={n_latents}: AuxK "
@@ -942,10 +961,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                      seed=seed_record, lr_schedule=(
                          "lr * min(1, (step + 1) / lr_warmup, (n_steps - step) / (lr_decay * "
                          "n_steps)), a term only when lr_warmup > 0 or lr_decay > 0"),
-                     loss_definition=(
-                         "mean over samples of ||x - x_hat||^2 + sparsity term (L1: lam * "
-                         "sum z; L0: lam * ||z||_0; topk, batchtopk, mp: none) "
-                         "+ aux_coef * AuxK loss"))
+                     loss_definition=_loss_definition(v["activation"]))
         # what the activation does not use did not count: not recorded as if it had
         for name in _unused_by(v["activation"]):
             attrs[name] = "None"

@@ -49,6 +49,29 @@ def _scalar(value, field: str):
     return value
 
 
+#: swept numbers closer than this, relative to the larger, are one value up to float
+#: rounding (16 units in the last place: 0.1 * 3 is 0.3 plus one)
+_ROUNDING_RTOL = 16 * np.finfo(np.float64).eps
+
+
+def _check_distinct(values, field: str, what: str) -> None:
+    """Refuse ``values`` (one coordinate) with two equal ones, or two floats equal within
+    float rounding: ``[0.3, 0.1 * 3]`` was two points whose coordinate printed
+    ``0.3 0.3``, told apart by nothing a reader sees."""
+    if len(set(values)) != len(values):
+        raise SpecError(field, f"{what} must be distinct (they become a coordinate), got "
+                               f"{describe(list(values))}")
+    numbers_only = [v for v in values if _kind(v) == "number"]
+    if not any(isinstance(v, float) for v in numbers_only):
+        return  # integers (and strings, booleans) are equal only when ==
+    ordered = sorted(numbers_only, key=float)
+    for low, high in zip(ordered, ordered[1:]):
+        if float(high) - float(low) <= _ROUNDING_RTOL * max(abs(float(low)), abs(float(high))):
+            raise SpecError(field, f"{what} must be distinct (they become a coordinate), got "
+                                   f"{low!r} and {high!r}, one value up to float rounding "
+                                   f"(as 0.1 * 3 is 0.30000000000000004): give it once")
+
+
 def _kind(value) -> str:
     if isinstance(value, bool):
         return "bool"
@@ -303,14 +326,12 @@ def make_axis(dim: str, spec, field: str, units: dict | None = None) -> Axis:
         if len(set(lengths.values())) > 1:
             raise SpecError(field, f"zipped parameters must have the same number of values, "
                                    f"got {lengths}")
-        if dim in params and len(set(params[dim])) != len(params[dim]):
-            raise SpecError(f"{field}.{dim}", "the parameter that names the dimension must "
-                                              "have distinct values (it is the coordinate)")
+        if dim in params:
+            _check_distinct(params[dim], f"{field}.{dim}",
+                            "the values of the parameter that names the dimension")
         return Axis(dim, params, units)
     vals, unit = parse_values(spec, field)
-    if len(set(vals)) != len(vals):
-        raise SpecError(field, f"values must be distinct (they become a coordinate), got "
-                               f"{describe(vals)}")
+    _check_distinct(vals, field, "values")
     if unit is not None:
         units[dim] = unit
     return Axis(dim, {dim: tuple(vals)}, units)

@@ -84,8 +84,10 @@ def run(
     n_seeds : int, default 1
         Replicates of every combination (dimension ``replicate`` if > 1).
     seed : int, default 0
-        Root seed; point ``i`` gets ``SeedSequence(seed).spawn(...)[i]``'s
-        32-bit state (see :func:`v1model.sweep.grid.point_seed`).
+        Root seed, in [0, 2**63); point ``i`` gets ``SeedSequence(seed).spawn(...)[i]``'s
+        32-bit state (see :func:`v1model.sweep.grid.point_seed`). None or a
+        Generator is refused (``SpecError``): each point's seed must be derivable
+        again from the root, to resume the sweep or re-run a point.
     common_seeds : bool, default False
         Give replicate ``r`` the same seed at every combination.
     quick : bool, default False

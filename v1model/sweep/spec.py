@@ -504,8 +504,12 @@ def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepS
     # below 2**63: the result records it as an int64 netCDF attribute
     if (isinstance(root_seed, bool) or not isinstance(root_seed, numbers.Integral)
             or not 0 <= root_seed < 2**63):
+        # None and a Generator are what a study's seed takes: say why a sweep does not
         raise SpecError("seed", f"the root seed must be an integer in [0, 2**63), got "
-                                f"{describe(root_seed)}")
+                                f"{describe(root_seed)}: a sweep needs a fixed root seed, "
+                                f"from which each point's seed is derived (sweep.point_seed), "
+                                f"so that any point can be run again with its own seed "
+                                f"(resume, retry-failed); give e.g. seed=0")
     n_seeds = data.get("n_seeds", 1)
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, numbers.Integral) or n_seeds < 1:
         raise SpecError("n_seeds", f"must be a positive integer, got {describe(n_seeds)}")
