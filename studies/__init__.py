@@ -22,7 +22,11 @@ Each study module defines
   quick or full value, with those values, which ``run`` reads from it through
   ``studies._defaults.quick_default``: a sweep records them among the study's
   defaults, :meth:`v1model.sweep.SweepSpec.study_defaults`, and ``v1model study
-  show`` prints both beside the None),
+  show`` prints both beside the None) and ``NONE_MEANS = {"prewhitened": "guessed
+  from images ...", ...}`` (what a default None stands for where it is no one value
+  per variant: guessed from the data, or set by another parameter; ``v1model study
+  show`` prints it beside the None; every default None of a built-in study is in
+  ``QUICK_DEFAULTS``, ``NONE_MEANS`` or ``REQUIRED``),
 
 and uses only the public API. ``v1model study list`` lists them and
 ``v1model study run NAME`` runs one; ``v1model.sweep`` runs any of them over a

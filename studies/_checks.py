@@ -11,7 +11,12 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["check_dictionary_memory", "check_grating_drive", "check_images", "child_seeds",
-           "dictionary_working_bytes", "image_source_attr", "path_attr"]
+           "dictionary_working_bytes", "image_source_attr", "path_attr", "PREWHITENED_MEANS"]
+
+#: what ``prewhitened=None`` stands for in every study that takes images (a study's
+#: ``NONE_MEANS``, shown by ``v1model study show``): see stimuli.images.is_prewhitened
+PREWHITENED_MEANS = ("guessed from images: True for Olshausen's whitened files (a sparsenet "
+                     "raw folder, an IMAGES.mat), else False")
 
 
 def check_images(images, prewhitened=None, name: str = "images") -> None:

@@ -62,6 +62,14 @@ def check_dictionary_source(dictionary=None, n_updates=None, images="skimage",
 #: Learning updates of the dictionary a quick analysis study learns (the
 #: ``olshausen-field-1996`` study's own quick run has 1,500).
 QUICK_UPDATES = 1000
+#: what ``dictionary=None`` and ``n_updates=None`` stand for in an analysis study (its
+#: ``NONE_MEANS``, shown by ``v1model study show``); 3000 is the full
+#: ``olshausen-field-1996`` run's (prior "l1")
+DICTIONARY_MEANS = {
+    "dictionary": "learned, as the olshausen-field-1996 study does",
+    "n_updates": f"{QUICK_UPDATES} with --quick, else olshausen-field-1996's full 3000; "
+                 "unused with a dictionary",
+}
 
 
 def default_updates(n_updates, *, quick: bool, dictionary=None):

@@ -25,6 +25,8 @@ import numpy as np
 import xarray as xr
 
 from studies import _fixed_point
+from studies._checks import PREWHITENED_MEANS
+from studies._learned import DICTIONARY_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -67,6 +69,9 @@ LCA_TOL = 1e-3
 #: KKT tolerance of the polish, relative to lam (:data:`studies._fixed_point.ACTIVE_SET_TOL`)
 ACTIVE_SET_TOL = _fixed_point.ACTIVE_SET_TOL
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = {"prewhitened": PREWHITENED_MEANS, **DICTIONARY_MEANS}
 
 @checks_parameters
 @quiet_when_told

@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._checks import PREWHITENED_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -92,6 +93,9 @@ OVERCOMPLETENESS = (2, 4)
 #: ``depths=[200]`` with "n_iter_max must be >= 200, got 100", a value never given)
 DEFAULTS_FOLLOW = {"n_atoms": ("patch_size",), "n_iter_max": ("depths",)}
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = {"prewhitened": PREWHITENED_MEANS}
 
 @checks_parameters
 @quiet_when_told

@@ -55,6 +55,7 @@ import xarray as xr
 
 from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
 from v1model.analysis import GABOR_LIKE_R2
+from studies._checks import PREWHITENED_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -92,6 +93,9 @@ QUICK_DEFAULTS = {
 #: The sweep whose assembled result :func:`plot_sweep` draws.
 SWEEP_SPEC = "examples/sweeps/lca_sweep.toml"
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = {"prewhitened": PREWHITENED_MEANS}
 
 @checks_parameters
 @quiet_when_told

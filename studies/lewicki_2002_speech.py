@@ -137,6 +137,12 @@ QUICK_DEFAULTS = {
     "n_updates": (300, 2000),
 }
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = {
+    "sample_rate": "the first file's rate (8000 Hz for 'synthetic')",
+    "n_atoms": "segment_length (a complete basis)",
+}
 
 @checks_parameters
 @quiet_when_told

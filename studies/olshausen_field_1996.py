@@ -180,6 +180,7 @@ import numpy as np
 import xarray as xr
 
 from v1model._frames import user_stacklevel
+from studies._checks import PREWHITENED_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -224,6 +225,17 @@ CAUCHY_FULL_UPDATES = 10000
 CAUCHY_FULL_LR = 2.0
 """Initial learning rate of that run, decaying to a tenth (sparsenet's README:
 start large, then lower the rate for a clean, stable solution)."""
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = {
+    "prewhitened": PREWHITENED_MEANS,
+    # by prior, so no one value per variant (run's own arithmetic below)
+    "lam": "0.1 quick, 0.15 full (prior 'l1'); sparsenet's 0.022 (prior 'cauchy')",
+    "n_updates": f"1500 quick, 3000 full; {CAUCHY_FULL_UPDATES} full with prior 'cauchy'",
+    "lr": f"3.0 (prior 'l1'); 1.0 quick, {CAUCHY_FULL_LR} full (prior 'cauchy')",
+    "lr_final": "lr / 10; lr itself in the quick run with prior 'cauchy'",
+    "heldout_tol": ", ".join(f"{tol!r} (prior {prior!r})" for prior, tol in HELDOUT_TOL.items()),
+}
 
 
 @checks_parameters

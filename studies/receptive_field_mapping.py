@@ -52,6 +52,7 @@ import numpy as np
 import xarray as xr
 
 from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
+from studies._learned import DICTIONARY_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -84,6 +85,9 @@ QUICK_DEFAULTS = {
     "n_sparse": (10000, 100000),
 }
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = dict(DICTIONARY_MEANS)
 
 @checks_parameters
 @quiet_when_told

@@ -38,6 +38,7 @@ import xarray as xr
 
 from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
 from v1model.analysis import GABOR_LIKE_R2, reliable_gabor_fits
+from studies._learned import DICTIONARY_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -56,6 +57,13 @@ PATH_PARAMETERS = {"dictionary": ("none", "null"),
                    "images": ("skimage",),
                    "reference": ("none", "null", "false")}
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = {
+    **DICTIONARY_MEANS,
+    "reference": "../shared/data/olshausen/A144.mat beside the project or the working "
+                 "folder, when there (else left out, with a warning)",
+}
 
 @checks_parameters
 @quiet_when_told

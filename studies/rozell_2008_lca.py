@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._checks import PREWHITENED_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -62,17 +63,29 @@ REFERENCE = (
 PARAMETER_UNITS = {"lam": "units of X", "patch_size": "pixel", "tau": "s", "t_max": "s"}
 PATH_PARAMETERS = {"images": ("skimage",)}
 
+#: the time constant's default (s), and the dynamics' default length in time constants
+#: (quick, full)
+TAU = 0.01
+T_MAX_TAUS = (30, 40)
 #: defaults, (quick, full), of the parameters whose default None ``run`` replaces
 #: by the variant's: a sweep records them without running the study
 #: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
 QUICK_DEFAULTS = {
     "patch_size": (8, 12),
+    "n_atoms": (128, 288),  # 2 * patch_size**2 at the default patch sizes: DEFAULTS_FOLLOW
+    "t_max": (T_MAX_TAUS[0] * TAU, T_MAX_TAUS[1] * TAU),  # at the default tau
     "lam": (0.2, 0.2),
     "n_updates": (400, 3000),
     "n_train": (20000, 100000),
     "n_eval": (100, 500),
     "n_levels": (5, 8),
 }
+#: parameters whose default None ``run`` computes from others: n_atoms is 2 * patch_size**2
+#: (2x overcomplete) and t_max 30 tau (quick) or 40 tau, at any patch_size and tau; a sweep
+#: that gives those records no default for them (``study show`` printed ``n_atoms = None``)
+DEFAULTS_FOLLOW = {"n_atoms": ("patch_size",), "t_max": ("tau",)}
+#: what a default None stands for where it is no one value per variant (``study show``)
+NONE_MEANS = {"prewhitened": PREWHITENED_MEANS}
 
 #: methods in the rate-distortion comparison
 #: "omp" and "mp" take the same number of atoms k on every patch; "omp_tol" stops each
@@ -112,7 +125,7 @@ def run(
     n_updates: int | None = None,
     n_train: int | None = None,
     n_eval: int | None = None,
-    tau: float = 0.01,
+    tau: float = TAU,
     t_max: float | None = None,
     n_levels: int | None = None,
     progress: bool = True,
@@ -166,7 +179,7 @@ def run(
     """
     from stimuli import sample_patches
     from studies._checks import check_dictionary_memory, check_images, image_source_attr
-    from studies._defaults import quick_default
+    from studies._defaults import following_default, quick_default
     from v1model.inference import encode, lca, max_stable_dt
     from v1model.io import seed_attr
     from studies._shortfall import count_shortfall, named_by_study
@@ -177,7 +190,8 @@ def run(
     rng = as_generator(seed)
     p = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]), "patch_size",
                   minimum=2)
-    k = check_int(n_atoms if n_atoms is not None else 2 * p * p, "n_atoms", minimum=1)
+    k = check_int(following_default(n_atoms, quick, QUICK_DEFAULTS["n_atoms"], patch_size,
+                                    lambda: 2 * p * p), "n_atoms", minimum=1)
     lam = check_positive(quick_default(lam, quick, *QUICK_DEFAULTS["lam"]), "lam")
     n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
                           "n_updates", minimum=1)
@@ -186,7 +200,9 @@ def run(
     n_eval = check_int(quick_default(n_eval, quick, *QUICK_DEFAULTS["n_eval"]), "n_eval",
                        minimum=1)
     tau = check_positive(tau, "tau")
-    t_max = check_positive(t_max if t_max is not None else (30 if quick else 40) * tau, "t_max")
+    t_max = check_positive(following_default(
+        t_max, quick, QUICK_DEFAULTS["t_max"], None if tau == TAU else tau,
+        lambda: T_MAX_TAUS[0 if quick else 1] * tau), "t_max")
     n_levels = check_int(quick_default(n_levels, quick, *QUICK_DEFAULTS["n_levels"]), "n_levels",
                          minimum=2)
     check_bool(progress, "progress")  # learn_dictionary's check

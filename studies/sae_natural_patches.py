@@ -54,6 +54,7 @@ import numpy as np
 import xarray as xr
 
 from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
+from studies._checks import PREWHITENED_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -89,6 +90,9 @@ N_CONTROL = 32
 #: history variables kept in the Dataset
 HISTORY_VARS = ("mse", "fvu", "l0", "n_dead")
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = {"prewhitened": PREWHITENED_MEANS}
 
 @checks_parameters
 @quiet_when_told

@@ -145,6 +145,7 @@ import numpy as np
 import xarray as xr
 
 from v1model._frames import user_stacklevel
+from studies._checks import PREWHITENED_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -215,6 +216,16 @@ def _interp_loglog(rate, error, target):
     return float(np.exp(np.interp(np.log(target), np.log(rate[order]),
                                   np.log(error[order]))))
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = {
+    "prewhitened": PREWHITENED_MEANS,
+    "strides": "kernel_size divided by 1, 2, 4 and 8 (quick: 1, 2 and 4), those that "
+               "divide it: [16, 8, 4, 2], quick [8, 4, 2]",
+    "control_kernels": "as many kernels as at the shortest stride",
+    "extra_kernel_size": "half kernel_size in whole shortest strides: 8, quick 4",
+    "eval_lams": "[0.5, 1.0, 2.0, 4.0, 8.0], quick or not",
+}
 
 @checks_parameters
 @quiet_when_told

@@ -206,6 +206,18 @@ FISTA_SHORTFALL_NOTE = (
 #: ``attrs["final_reconstruction_error_updates"]``
 FINAL_ERROR_UPDATES = 20
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = {
+    "sample_rate": "the first file's rate (8000 Hz for 'synthetic')",
+    "snr_db": f"{DEFAULT_SNR_DB!r} with method 'mp'; unused by 'fista'",
+    "lam": f"{DEFAULT_LAM!r} with method 'fista'; unused by 'mp'",
+    "excerpt_length": "16 x kernel_size (method 'mp') or 4 x kernel_size ('fista')",
+    "crop_length": "4 x kernel_size, at most excerpt_length",
+    "control_updates": "n_updates // 3 (at least 1)",
+    "batch_size": "16 (method 'mp') or 8 ('fista')",
+    "learning_tol": "1e-3, learn_kernels' DEFAULT_TOL, with method 'fista'; unused by 'mp'",
+}
 
 @checks_parameters
 @quiet_when_told

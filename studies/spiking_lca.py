@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._checks import PREWHITENED_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -91,6 +92,9 @@ LASSO_MAX_ITER = 100000
 #: (a complete dictionary) at any patch size, as olshausen-field-1996's
 DEFAULTS_FOLLOW = {"n_atoms": ("patch_size",)}
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = {"prewhitened": PREWHITENED_MEANS}
 
 @checks_parameters
 @quiet_when_told

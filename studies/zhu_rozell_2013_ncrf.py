@@ -158,6 +158,7 @@ import numpy as np
 import xarray as xr
 
 from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
+from studies._learned import DICTIONARY_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -198,6 +199,9 @@ MODELS = ("lca", "linear")
 RTOL_PER_LCA_TOL = 10.0
 MAX_RTOL = 0.05
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = dict(DICTIONARY_MEANS)
 
 @checks_parameters
 @quiet_when_told

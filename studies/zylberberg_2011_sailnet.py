@@ -45,6 +45,7 @@ import numpy as np
 import xarray as xr
 
 from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
+from studies._checks import PREWHITENED_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -80,6 +81,9 @@ QUICK_DEFAULTS = {
 #: it (:meth:`v1model.sweep.SweepSpec.study_defaults`)
 DEFAULTS_FOLLOW = {"n_neurons": ("patch_size",)}
 
+#: what a default None stands for where it is no one value per variant (shown by
+#: ``v1model study show``; QUICK_DEFAULTS holds the others)
+NONE_MEANS = {"prewhitened": PREWHITENED_MEANS}
 
 @checks_parameters
 @quiet_when_told

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = sub.add_parser("study", help="list and run reproduced studies",
                            description="List and run the studies that reproduce classic results.")
-    ssub = study.add_subparsers(dest="study_command", metavar="SUBCOMMAND")
+    ssub = study.add_subparsers(dest="study_command", metavar="SUBCOMMAND",
+                                parser_class=_HelpLastParser)
     ssub.required = True
     ssub.add_parser("list", help="list the studies", description="List the available studies.")
     show = ssub.add_parser("show", help="a study's parameters, their defaults and meaning",
@@ -50,10 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
                                       "`v1model study run NAME --help` (or `v1model study show "
                                       "NAME`) also lists the parameters -p can change.")
     run.add_argument("-h", "--help", action=_RunHelp,
-                     help="show this help and, after NAME, the study's parameters")
+                     help="show this help and, given a NAME, the study's parameters")
     run.add_argument("name", help="study name (see `v1model study list`)")
     run.add_argument("--quick", action="store_true",
-                     help="small, fast variant (a minute or less on 2 cores)")
+                     help="small, fast variant: 5-21 s of CPU (schultz-2014 about 50 s), "
+                          "several times that in wall time on a busy machine (README: "
+                          "each study's time)")
     run.add_argument("--out", "-o", default=None,
                      help="output folder (default: results/NAME)")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -75,10 +78,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _HelpLastParser(argparse.ArgumentParser):
+    """A parser that acts on ``-h``/``--help`` after the other arguments: argparse acts on
+    it where it stands, so ``study run -h NAME`` printed the general help only, NAME not
+    yet read (``study run NAME -h`` lists NAME's parameters, see :class:`_RunHelp`).
+    Should another argument be refused, the help is given as it stood (help first)."""
+
+    HELP = ("-h", "--help")
+    _help_moved = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = list(sys.argv[1:] if args is None else args)
+        end = args.index("--") if "--" in args else len(args)
+        if not any(a in self.HELP for a in args[:end]):
+            return super().parse_known_args(args, namespace)
+        moved = [a for a in args[:end] if a not in self.HELP] + ["--help"] + args[end:]
+        self._help_moved = True
+        try:
+            return super().parse_known_args(moved, namespace)
+        except _RefusedBeforeHelp:
+            self._help_moved = False
+            return super().parse_known_args(args, namespace)
+        finally:
+            self._help_moved = False
+
+    def error(self, message):
+        if self._help_moved:
+            raise _RefusedBeforeHelp(message)
+        super().error(message)
+
+
+class _RefusedBeforeHelp(Exception):
+    """An argument refused before a help moved to the end (see :class:`_HelpLastParser`)."""
+
+
 class _RunHelp(argparse.Action):
     """``study run NAME --help``: the command's help, then NAME's parameters as ``study
     show NAME`` prints them (the help showed the common flags only, and a student found
-    a study's parameters by passing a wrong ``-p``)."""
+    a study's parameters by passing a wrong ``-p``). ``study run --help NAME`` too: the
+    parser acts on the help last (:class:`_HelpLastParser`)."""
 
     def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
                  help=None):
@@ -191,8 +229,9 @@ def _study_show(args) -> int:
 
 def _print_study(module) -> None:
     """Print what ``module`` (a study) reproduces, its usage, and each parameter ``-p`` can
-    change with its default, the quick and full values a default of None stands for, its
-    unit, and what it means (its ``run``'s docstring)."""
+    change with its default, the quick and full values a default of None stands for (its
+    ``QUICK_DEFAULTS``, else what its ``NONE_MEANS`` says), its unit, and what it means
+    (its ``run``'s docstring)."""
     import inspect
 
     from studies import study_parameters
@@ -212,6 +251,9 @@ def _print_study(module) -> None:
     # a study's REQUIRED parameters default to None only to fail with its own words
     required = set(getattr(module, "REQUIRED", ()))
     variants, follow, units = study.quick_defaults(), study.defaults_follow(), study.units()
+    # what a None stands for where it is no one value per variant (guessed from the images,
+    # set by another parameter)
+    means = getattr(module, "NONE_MEANS", {})
     for key, default in study_parameters(module.NAME).items():
         if key in ("quick", "seed"):
             continue
@@ -226,6 +268,8 @@ def _print_study(module) -> None:
             values = (f"both variants: {full!r}" if quick == full
                       else f"--quick: {quick!r}, full: {full!r}")
             line += f" ({values}{after})"
+        elif default is None and key in means:
+            line += f" ({means[key]})"
         if units.get(key, "1") != "1":  # a count or a ratio says nothing more with "[1]"
             line += f" [{units[key]}]"
         print(line)
@@ -310,13 +354,28 @@ def _study_run(args) -> int:
     if target.is_dir():
         raise ValueError(f"--out: {str(target)!r}, where the result goes, is a folder; "
                          "remove it or choose another --out")
-    print(f"running {module.NAME}{' (quick)' if args.quick else ''}, seed {args.seed}")
+    from .sweep.preflight import is_checking_parameters, when_checked
+
+    announced = []
+
+    def announce():
+        if not announced:
+            announced.append(True)
+            print(f"running {module.NAME}{' (quick)' if args.quick else ''}, "
+                  f"seed {args.seed}", flush=True)
+
+    if not is_checking_parameters(module.run):
+        announce()  # a study without parameters_checked(): before it runs, as ever
     t0 = time.perf_counter()
     # one run at a time per folder: two would overwrite each other's files one by one
     with folder_lock(outdir, field="--out", what=f"run of {module.NAME}"):
         try:
-            # -p progress=false silences the inner calls' bars too (quiet_when_told)
-            ds = module.run(quick=args.quick, seed=args.seed, **params)
+            # "running" once the study's own checks passed (parameters_checked): printed
+            # before them, every refused -p read "running ..." and then the error
+            with when_checked(announce):
+                # -p progress=false silences the inner calls' bars too (quiet_when_told)
+                ds = module.run(quick=args.quick, seed=args.seed, **params)
+            announce()  # a marked study that returned without parameters_checked()
         except BaseException:
             if created and not [p for p in outdir.iterdir() if p.name != ".lock"]:
                 (outdir / ".lock").unlink(missing_ok=True)

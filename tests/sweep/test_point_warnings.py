@@ -192,7 +192,10 @@ def _assert_kept(ds, failed_too=True):
     if failed_too:  # raised before the point failed: kept with its error
         assert list(ds["status"].values) == ["ok", "ok", "failed"]
         assert re.fullmatch(_converge_text(3.0), kept[2]), kept
-    assert ds["warnings"].attrs["units"] == "1"
+    # text has no units: "1" said the texts were dimensionless numbers
+    assert not {"units"} & (set(ds["warnings"].attrs) | set(ds["status"].attrs)
+                            | set(ds["error"].attrs))
+    assert ds["warnings"].attrs["long_name"].startswith("warnings the point raised")
 
 
 @pytest.mark.parametrize("fmt, engine", [("netcdf", "h5netcdf"), ("netcdf", "netcdf4"),
@@ -217,6 +220,28 @@ def test_each_points_warnings_are_kept_in_the_saved_result(study, tmp_path, fmt,
             _assert_kept(saved.load())
             assert saved["warnings"].values.tolist() == ds["warnings"].values.tolist()
     _assert_kept(load(out))
+
+
+def test_a_result_whose_text_has_units_reloads_without_them(study, tmp_path):
+    """sweep.nc written before the text variables lost their units "1" reloads with
+    none, as one assembled now, its texts unchanged."""
+    from v1model.io import save_dataset
+
+    out = tmp_path / "sweep"
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("default")
+        run(study("warns_some"), {"x": [1.0, 2.0]}, executor="serial", output=out,
+            progress=False)
+    with xr.open_dataset(out / "sweep.nc") as saved:
+        old = saved.load()
+    for name in ("status", "error", "warnings"):
+        old[name].attrs["units"] = "1"
+    save_dataset(old, out / "sweep.nc")
+    with xr.open_dataset(out / "sweep.nc") as saved:
+        assert saved["status"].attrs["units"] == "1"  # an old file indeed
+    back = load(out)
+    _assert_kept(back, failed_too=False)
+    assert back["status"].values.tolist() == ["ok", "ok"]
 
 
 def test_warnings_kept_without_an_output_folder(study):

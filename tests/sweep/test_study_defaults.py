@@ -261,3 +261,52 @@ def test_a_defaults_follow_of_another_shape_is_refused(tmp_path):
     with pytest.raises(SpecError, match=r"^study: .*DEFAULTS_FOLLOW must be a dict of "
                                         r"parameter name to a tuple"):
         StudyRef(f"{path}:run").defaults_follow()
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_rozell_declares_the_atoms_and_the_time_its_none_defaults_stand_for(quick,
+                                                                            monkeypatch):
+    """rozell-2008-lca's n_atoms (2 * patch_size**2: 128 quick, 288 full, its docstring)
+    and t_max (30 or 40 tau) were computed in run, undeclared: `study show` printed
+    ``n_atoms = None`` and a sweep recorded "None" for both. They are QUICK_DEFAULTS now,
+    following patch_size and tau, and run takes them from there."""
+    import studies._checks as checks
+    import studies.rozell_2008_lca as rozell
+    import v1model.validation as validation
+    from v1model.sweep import parse_spec
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def positive(value, name, *args, **kwargs):
+        seen[name] = value
+        return value
+
+    def memory(n_atoms, n_features, *args):  # the last check before any image loads
+        seen["n_atoms"], seen["n_features"] = n_atoms, n_features
+        raise Stop
+
+    monkeypatch.setattr(validation, "check_positive", positive)
+    monkeypatch.setattr(checks, "check_dictionary_memory", memory)
+    variant = 0 if quick else 1
+    side = rozell.QUICK_DEFAULTS["patch_size"][variant]
+    assert rozell.QUICK_DEFAULTS["n_atoms"] == (128, 288)  # the docstring's
+    assert rozell.QUICK_DEFAULTS["t_max"] == pytest.approx((0.3, 0.4), rel=1e-12)
+    for params, atoms, t_max in (({}, 2 * side**2, rozell.QUICK_DEFAULTS["t_max"][variant]),
+                                 ({"patch_size": 10, "tau": 0.02}, 200,
+                                  (30, 40)[variant] * 0.02),
+                                 ({"n_atoms": 50, "t_max": 0.1}, 50, 0.1)):
+        with pytest.raises(Stop):
+            rozell.run(quick=quick, progress=False, **params)
+        assert (seen["n_atoms"], seen["t_max"]) == (atoms, pytest.approx(t_max, rel=1e-12))
+    assert rozell.QUICK_DEFAULTS["n_atoms"][variant] == 2 * side**2
+    name = rozell.NAME
+    recorded = parse_spec({"study": name, "quick": quick,
+                           "sweep": {"lam": [0.1, 0.2]}}).study_defaults()
+    assert recorded["n_atoms"] == str(2 * side**2)
+    assert recorded["t_max"] == repr(rozell.QUICK_DEFAULTS["t_max"][variant])
+    recorded = parse_spec({"study": name, "quick": quick,
+                           "sweep": {"tau": [0.01, 0.02]}}).study_defaults()
+    assert recorded["t_max"] == "None" and recorded["n_atoms"] == str(2 * side**2)

@@ -54,7 +54,10 @@ import xarray as xr
 from .. import __version__
 from .storage import POINT_ATTRS
 
-__all__ = ["assemble"]
+__all__ = ["assemble", "without_text_units"]
+
+#: the per-point text variables of an assembled result
+TEXT_VARIABLES = ("status", "error", "warnings")
 
 
 def assemble(spec, points: dict, failures: dict, executor_info: dict | None = None,
@@ -136,14 +139,12 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
         duration[pos] = float(record.get("duration", np.nan))
         cpu_time[pos] = float(record.get("cpu_time", np.nan))
     status, error, warned = _as_text(status), _as_text(error), _as_text(warned)
-    data_vars["status"] = (dims, status, {"long_name": "point status: ok, failed or pending",
-                                          "units": "1"})
-    data_vars["error"] = (dims, error, {"long_name": "exception of a failed point",
-                                        "units": "1"})
+    # text has no units (CF): "1" on these said they were dimensionless numbers
+    data_vars["status"] = (dims, status, {"long_name": "point status: ok, failed or pending"})
+    data_vars["error"] = (dims, error, {"long_name": "exception of a failed point"})
     data_vars["warnings"] = (dims, warned, {
         "long_name": "warnings the point raised, one 'Category: message' per line "
-                     "(a message's further lines indented by two spaces)",
-        "units": "1"})
+                     "(a message's further lines indented by two spaces)"})
     data_vars["point_seed"] = (dims, seeds, {"long_name": "seed passed to the study",
                                              "units": "1"})
     data_vars["duration"] = (dims, duration, {"long_name": "wall-clock time of the point",
@@ -469,3 +470,23 @@ def _same(a, b) -> bool:
         return bool(np.array_equal(x, y, equal_nan=nan))
     except Exception:  # noqa: BLE001
         return a == b
+
+
+def without_text_units(ds: xr.Dataset) -> xr.Dataset:
+    """``ds``, a sweep's assembled result, with no ``units`` on its per-point text
+    variables (``status``, ``error``, ``warnings``): a result written before they lost
+    them carries ``units: "1"``, and reloaded it would differ from one assembled now.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` itself, changed in place.
+    """
+    for name in TEXT_VARIABLES:
+        if name in ds.data_vars and ds[name].dtype.kind in "USO":
+            ds[name].attrs.pop("units", None)
+    return ds

@@ -15,20 +15,25 @@ its own input checks, before any real work::
 :func:`check_points` then calls the study once per value of every swept
 parameter (the other parameters at their first value) with the work switched
 off: the call returns at :func:`parameters_checked`. Studies without the mark
-are not called (their points report their own errors).
+are not called (their points report their own errors). Outside a pre-flight,
+:func:`when_checked` runs a callback there (``v1model study run`` announces the
+run only once its parameters passed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 
 import numpy as np
 
 from .errors import SpecError
 
-__all__ = ["checks_parameters", "parameters_checked", "check_points"]
+__all__ = ["checks_parameters", "parameters_checked", "check_points", "when_checked",
+           "is_checking_parameters"]
 
 _ONLY_CHECKING = contextvars.ContextVar("v1model_sweep_only_checking", default=False)
+_ON_CHECKED = contextvars.ContextVar("v1model_sweep_on_checked", default=None)
 _MARK = "__v1model_checks_parameters__"
 
 
@@ -53,11 +58,37 @@ def checks_parameters(func):
     return func
 
 
+def is_checking_parameters(func) -> bool:
+    """Whether ``func`` (a study's ``run``) is marked with :func:`checks_parameters`."""
+    return bool(getattr(func, _MARK, False))
+
+
 def parameters_checked() -> None:
     """End of the study's input checks: during a sweep's pre-flight the study
-    stops here; otherwise this does nothing."""
+    stops here; within :func:`when_checked` the callback runs; otherwise this
+    does nothing."""
     if _ONLY_CHECKING.get():
         raise _ParametersChecked
+    callback = _ON_CHECKED.get()
+    if callback is not None:
+        callback()
+
+
+@contextlib.contextmanager
+def when_checked(callback):
+    """Within this block, the next :func:`parameters_checked` calls ``callback()``.
+
+    Parameters
+    ----------
+    callback : callable
+        Called with no argument; again by a study that runs another (make it
+        idempotent).
+    """
+    token = _ON_CHECKED.set(callback)
+    try:
+        yield
+    finally:
+        _ON_CHECKED.reset(token)
 
 
 def _probe_indices(grid) -> list[int]:
@@ -101,7 +132,7 @@ def check_points(spec) -> int:
         without calling :func:`parameters_checked`.
     """
     func = spec.study.function()
-    if not getattr(func, _MARK, False):
+    if not is_checking_parameters(func):
         return 0
     indices = _probe_indices(spec.grid)
     token = _ONLY_CHECKING.set(True)

@@ -26,7 +26,7 @@ from .._frames import user_stacklevel
 from ..io import (load_dataset, missing_chunks_text, missing_zarr_chunks, netcdf_engine,
                   storage_fault)
 from ..validation import check_bool, check_path, describe
-from .assemble import assemble
+from .assemble import assemble, without_text_units
 from .errors import ExecutorStartError, OutputWriteError, SpecError, SweepWarning
 from .executors import Executor, make_executor
 from .point_warnings import show_point_warnings, split_warnings
@@ -280,7 +280,7 @@ def _finished_read_only(spec: SweepSpec, only: str):
         return None
     try:
         with local_io():
-            return load_dataset(result)
+            return without_text_units(load_dataset(result))
     except ValueError as exc:  # cut short, and this process cannot write it again
         warnings.warn(f"{exc}; the result is assembled from the points", SweepWarning,
                       stacklevel=user_stacklevel())
@@ -320,7 +320,7 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm,
     if not todo and result_path is not None and result_path.exists():
         try:
             with local_io():
-                return load_dataset(result_path)
+                return without_text_units(load_dataset(result_path))
         except ValueError as exc:  # a copy of the folder cut short: the points are whole
             _set_aside(result_path, store.path / "corrupt")
             warnings.warn(f"{exc}; it was moved to corrupt/ and is assembled again from "
@@ -902,7 +902,7 @@ def load(output) -> xr.Dataset:
     if path.exists() and not state.pending:
         try:
             with local_io():
-                return load_dataset(path)
+                return without_text_units(load_dataset(path))
         except ValueError as exc:  # cut short: the points give the same result
             warnings.warn(f"{exc}; the result is assembled from the points (`v1model "
                           "sweep resume` writes it again)", SweepWarning,
