@@ -123,7 +123,9 @@ bits, 10%): embedded photographs, kurtosis 68, 1.4 bits, error 6.1% of the
 variance (re-measured 2026-12-07 after the held-out split, 353 s on the loaded
 2-core box: 68.2, 1.43 bits, 6.09%, and 252 of 256 atoms with a Gabor fit of
 R^2 >= 0.8; before the split, with distinct starting samples, 56.5, 1.58 bits,
-5.60%; the 61 quoted earlier predates both); Olshausen's images, 37, 1.9 bits, 9.0%. The paper's own
+5.60%; the 61 quoted earlier predates both); Olshausen's images, 37, 1.9 bits, 9.0%
+(re-measured 2026-12-07 after the split, 472 s on the loaded box, 93 s of CPU: 35.8,
+1.91 bits, 8.7%, and 220 of 256 atoms with R^2 >= 0.8). The paper's own
 configuration, ``--images`` Olshausen's images ``-p prior=cauchy -p
 n_atoms=192`` (re-measured 2026-12-06: 418 s on the shared 2-core box at
 load 7.5, 150 s of CPU; 168 s before, on a quieter box): localized,
@@ -284,6 +286,16 @@ def run(
         is allowed but learns nothing sparse, much slower (the L1 prior about
         25x, the Cauchy prior 20-35x: minutes for a short quick run),
         with a warning.
+        In the papers' names: ``lam`` is the weight of the sparseness cost. L1
+        prior: lambda of ``E = 0.5||x - aD||^2 + lam ||a||_1``, in units of X
+        (the whitened pixels). Cauchy prior: sparsenet's ``beta * noise_var``
+        (2.2 x 0.01 = 0.022, the default) in ``E = 0.5||x - aD||^2 + lam sum
+        S(a / sigma)``, S(x) = log(1 + x^2), sigma = 0.316 (fixed here:
+        :class:`v1model.SparseCodingNetwork`'s default), in (units of X)^2
+        (sparsenet's energy is this one over noise_var). The paper quotes
+        lambda / sigma = 0.14 (sigma^2 the images' variance) on a scaling of E
+        it does not spell out; the default here is sparsenet's code's value.
+        ``lr`` is the paper's learning rate eta of the basis update.
     lr_final : float, optional
         Learning rate at the last update (geometric decay from ``lr``).
         Default ``lr / 10``, or ``lr`` (constant) for the quick Cauchy run.

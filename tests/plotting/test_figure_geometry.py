@@ -254,8 +254,20 @@ def test_of97_tiling_axes_are_labelled_and_polar_follows_the_convention(of97_fig
 
 def test_of97_coding_panels_have_y_labels(of97_figures):
     fig = of97_figures["olshausen-field-1997_coding.png"]
-    assert len(fig.axes) == 3
+    assert len(fig.axes) == 4  # energy, error, active count, kurtosis
     assert all(ax.get_ylabel() for ax in fig.axes), [ax.get_ylabel() for ax in fig.axes]
+    # a file saved before the kurtosis was recorded says so in its panel
+    assert any("not recorded" in t.get_text() for t in fig.axes[3].texts)
+
+
+def test_of97_kurtosis_panel_draws_levels_without_a_kurtosis(study_figures):
+    """All-zero codes (a very large lam) have no kurtosis: NaN for every level gave
+    the panel a NaN axis limit, and matplotlib refused to draw the figure."""
+    ds = _of97_dataset()
+    ds["heldout_kurtosis"] = ("overcompleteness", [np.nan, np.nan], {"units": "1"})
+    ds["heldout_entropy_bits"] = ("overcompleteness", [0.0, 0.0], {"units": "bit"})
+    ax = study_figures("olshausen-field-1997", ds)["olshausen-field-1997_coding.png"].axes[3]
+    assert ax.get_ylim() == (0.0, 3.75)  # the Gaussian's 3 in view
 
 
 # --- spike raster ----------------------------------------------------------------------

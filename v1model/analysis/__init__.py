@@ -7,6 +7,7 @@
   length tuning and end-stopping;
 - :mod:`.sparseness`: activity ratios, local/sparse/dense, sparseness indices;
 - :mod:`.coherence`: mutual coherence and the Babel function;
+- :mod:`.matching`: learned atoms paired one to one with a reference basis's, up to sign;
 - :mod:`.reconstruction`: the fraction of variance reconstructions leave unexplained;
 - :mod:`.auditory`: frequency tuning and temporal envelope of time-domain (audio) kernels.
 """
@@ -15,6 +16,7 @@ from .auditory import BANDWIDTH_LEVELS_DB, auditory_tuning, bandwidth_fit, erb_b
 from .coherence import babel, coactive_babel, mutual_coherence
 from .gabor import GABOR_LIKE_R2, GABOR_PARAMS, fit_gabor, gabor_model, reliable_gabor_fits
 from .mapping import cosine_similarity, map_receptive_fields
+from .matching import match_atoms
 from .nonclassical import (cross_orientation_suppression, end_stopping, length_tuning,
                            size_tuning, surround_suppression)
 from .reconstruction import fraction_variance_unexplained
@@ -42,7 +44,7 @@ from .tuning import (
 
 __all__ = [
     "fit_gabor", "gabor_model", "reliable_gabor_fits", "GABOR_PARAMS", "GABOR_LIKE_R2",
-    "map_receptive_fields", "cosine_similarity",
+    "map_receptive_fields", "cosine_similarity", "match_atoms",
     "grating_responses", "tuning_curves", "drifting_grating_responses", "contrast_response",
     "circular_variance", "naka_rushton",
     "size_tuning", "surround_suppression", "cross_orientation_suppression",
