@@ -524,7 +524,9 @@ def fit_gabor(
         :func:`scipy.optimize.curve_fit`'s ``pcov``; huge when other parameters trade off
         against the frequency with no change of the pixels), ``nx`` = sigma_x * frequency and
         ``ny`` = sigma_y * frequency (Ringach 2002), ``start`` (which start
-        won). Constant atoms get NaN parameters and a warning. The attrs
+        won). Constant atoms get NaN parameters and a warning. Patches of at most 9
+        pixels (no more than the 9 parameters, e.g. 3x3) get NaN ``r2`` and a warning:
+        a fit there matches any pattern, white noise included. The attrs
         record the patch size and the bounds used (``min_sigma``,
         ``max_sigma``, ``max_frequency``); ``polish`` is stored as 0/1 so the
         Dataset saves with a plain ``to_netcdf``. A high R^2 alone does not
@@ -640,6 +642,14 @@ def fit_gabor(
     ss_tot = ((flat - mean[:, None]) ** 2).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         r2 = np.where(ok, 1.0 - ss_res / ss_tot, np.nan)
+    if h * w <= len(GABOR_PARAMS) and ok.any():
+        # as many parameters as pixels: the fit interpolates anything (white noise on 3x3
+        # patches gave a median R^2 of 0.95), so its R^2 says nothing about Gabor-likeness
+        warnings.warn(f"{h}x{w} patches have {h * w} pixels, no more than the "
+                      f"{len(GABOR_PARAMS)} Gabor parameters: a fit matches any pattern, "
+                      "even white noise, so r2 is set to NaN (fit patches of more pixels)",
+                      RuntimeWarning, stacklevel=user_stacklevel())
+        r2 = np.full(n, np.nan)
     # back to the atoms' own units
     P[:, 7:9] *= peak[:, None]
     model *= peak[:, None]
@@ -779,8 +789,8 @@ def reliable_gabor_fits(
     xarray.DataArray of bool
         Named ``reliable``, over the fit's dimension (``atom``). Its attrs
         give the criteria and how many atoms each one excluded:
-        ``n_atoms``; ``n_unfitted`` (constant atoms, NaN fit); ``n_low_r2``
-        (fitted, R^2 < min_r2); among the fits with R^2 >= min_r2 (the
+        ``n_atoms``; ``n_unfitted`` (NaN r2: constant atoms, or patches of at most 9
+        pixels); ``n_low_r2`` (fitted, R^2 < min_r2); among the fits with R^2 >= min_r2 (the
         "Gabor-like" ones), ``n_sub_cycle``, ``n_centre_outside``,
         ``n_sigma_at_bound``, ``n_frequency_at_bound``, ``n_low_nx`` and
         ``n_frequency_unmeasured`` (a fit may fail several criteria, so
