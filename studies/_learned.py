@@ -102,7 +102,7 @@ def _atom_dim(ds, dictionary) -> str:
     return first
 
 
-def dictionary_patch_shape(dictionary=None, *, quick: bool):
+def dictionary_patch_shape(dictionary=None, *, quick: bool, patch_size: int | None = None):
     """``(height, width)`` of the atoms :func:`learned_dictionary` would return, known
     without learning anything or loading a pixel, so that a study checks its
     patch-dependent parameters before a sweep's pre-flight stops.
@@ -110,11 +110,12 @@ def dictionary_patch_shape(dictionary=None, *, quick: bool):
     A given file's shape is read from its metadata (a file whose ``dictionary``
     variable is missing or not (atom, y, x) is refused as :func:`learned_dictionary`
     refuses it); a file that cannot be opened gives None (its load says why).
-    Otherwise the patch of the learning, ``LEARNED_PATCH_SIZE[quick]``: 8x8 quick,
-    16x16 full.
+    Otherwise the patch of the learning: ``patch_size`` (pixels, the side) when given,
+    as :func:`learned_dictionary` takes it, else ``LEARNED_PATCH_SIZE[quick]``: 8x8
+    quick, 16x16 full.
     """
     if not _given(dictionary):
-        side = LEARNED_PATCH_SIZE[bool(quick)]
+        side = LEARNED_PATCH_SIZE[bool(quick)] if patch_size is None else int(patch_size)
         return side, side
     import xarray as xr
 
@@ -134,7 +135,8 @@ def dictionary_patch_shape(dictionary=None, *, quick: bool):
 
 def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str = "skimage",
                        n_updates: int | None = None, progress: bool = False,
-                       prewhitened: bool | None = None, study: str | None = None):
+                       prewhitened: bool | None = None, study: str | None = None,
+                       patch_size: int | None = None):
     """Unit-norm atoms as images ``(n_atoms, h, w)``, a description of their source,
     and the attrs that record it (``dictionary``: the file's absolute path or
     ``"learned"``; ``n_updates``: the learning updates, when known; for a learned
@@ -150,8 +152,11 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         output of ``v1model study run olshausen-field-1996`` or
         ``SparseCodingNetwork.save``. Default: learn one now with the
         ``olshausen-field-1996`` study (its quick variant when ``quick``).
-    quick, seed, images, n_updates, progress, prewhitened
-        Passed to that study (``prewhitened`` only when given).
+    quick, seed, images, n_updates, progress, prewhitened, patch_size
+        Passed to that study (``prewhitened`` and ``patch_size`` only when given:
+        ``patch_size``, the side in pixels, also sets its ``n_atoms``, a complete basis;
+        default ``LEARNED_PATCH_SIZE[quick]``, the quick dictionary the analysis
+        studies share). Unused with a ``dictionary`` file.
     study : str, optional
         The calling study's name: the solvers' warnings of the learning name it (its
         ``-p`` parameters, and that the learning's solver settings are fixed there),
@@ -182,6 +187,8 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
             params["n_updates"] = n_updates
         if prewhitened is not None:  # an array of whitened images: not whitened again
             params["prewhitened"] = prewhitened
+        if patch_size is not None:  # a study's own patch (zhu-rozell's quick 12x12)
+            params["patch_size"] = patch_size
         run = get_study("olshausen-field-1996").run
         if study is None:
             ds = run(quick=quick, seed=seed, **params)

@@ -82,33 +82,35 @@ the exact maximum of a plateau, rounding's pick, gave 64 / 64
 smaller (p = 3e-6 / 3e-7; median 0.84 / 0.85); seed 1's unit 57 was
 "smaller" because its low-contrast curve rose by 1e-7 of its peak after
 35 px. The smaller preferred diameter at high contrast is not resolved on
-the quick 8x8 patches: over seeds 0-5 their 7-12 units give median ratios
-0.90-1.00, and a sign test (recorded as ``diameter_sign_p_lca``; the
-figure's verdict) resolves it for none (smaller / larger: 2 / 2, 5 / 0,
-5 / 2, 7 / 2, 4 / 2, 7 / 1; p = 1, 0.06, 0.45, 0.18, 0.69, 0.07). Pooled
-over the six seeds 30 units are smaller, 9 larger: the direction is the
-full run's, the quick run is too small to show it. (Re-measured 2026-12-07
-with the quick dictionary learned on the left 80% of every image's
-columns, ``split_images``; the quick numbers below are too. With the
-dictionary learned on the whole images, seeds 0-9 gave ratios 0.74-1.03,
-resolved for seed 2 alone, pooled 53 smaller and 23 larger; the result
-did not change with ``rtol`` 0, 1e-5 or 1e-4 on seeds 0 and 1. More units
-(margin=0: 11-22) did not fix it: with 48 diameters they met the test's
-old bounds on seeds 0-5 and missed them on 3 of seeds 6-9; with a low
+the quick 12x12 patches: over seeds 0-5 their 23-39 units give median
+ratios 0.92-1.00, and a sign test (recorded as ``diameter_sign_p_lca``; the
+figure's verdict) resolves it for none (smaller / larger: 18 / 10, 18 / 9,
+22 / 12, 16 / 15, 19 / 9, 11 / 6; p = 0.18, 0.12, 0.12, 1, 0.09, 0.33).
+Pooled over the six seeds 104 units are smaller, 61 larger: the direction
+is the full run's, the quick run is too small to show it. (On the 8x8
+dictionary the other analysis studies share, 7-12 units per seed, none
+resolved either, pooled 30 smaller and 9 larger; with that dictionary
+learned on the whole images, seeds 0-9 gave ratios 0.74-1.03, resolved for
+seed 2 alone; the result did not change with ``rtol`` 0, 1e-5 or 1e-4 on
+seeds 0 and 1; more units (margin=0: 11-22) did not fix it; with a low
 amplitude of 0.05 the sign test resolved 5 of the 10 seeds.)
-That units are more suppressed under LCA than under the linear control is
-likewise tested, not claimed, at quick size: a two-sided sign test over units
-on SI_lca - SI_linear at amplitude 1.0 (recorded as ``si_paired_p``; the SI
-figure's verdict) gives, over seeds 0-5 (7-12 units), 5 more / 1 less
-suppressed under LCA (1 tie, p = 0.22), 8 / 1 (p = 0.04), 8 / 1 (p = 0.04),
-7 / 2 (3 ties, p = 0.18), 5 / 2 (3 ties, p = 0.45), 12 / 0 (p = 0.0005):
-resolved for seeds 1, 2, 5, not for 0, 3 and 4 (2026-12-07); more units are
-more suppressed than less on every one. A sign test rather than Wilcoxon's
+That units are more suppressed under LCA than under the linear control
+reproduces in the quick run too: a two-sided sign test over units on
+SI_lca - SI_linear at amplitude 1.0 (recorded as ``si_paired_p``; the SI
+figure's verdict) gives, over seeds 0-5 (23-39 units), 28 more / 3 less
+suppressed under LCA (p = 5e-6), 27 / 3 (8e-6), 26 / 9 (0.006), 34 / 1
+(2e-9), 28 / 3 (5e-6), 19 / 4 (0.003): resolved for every seed
+(2026-12-07). On the shared 8x8 quick dictionary (learned on the left 80%
+of every image's columns, ``split_images``) the 7-12 units of seeds 0-5
+gave 5 / 1, 8 / 1, 8 / 1, 7 / 2, 5 / 2, 12 / 0 (p = 0.22, 0.04, 0.04,
+0.18, 0.45, 0.0005), not resolved for seeds 0, 3 and 4 (with margin=0,
+15-21 units, for seed 0 alone, p = 0.09): hence the quick run's own 12x12
+dictionary (:data:`QUICK_PATCH_SIZE`). A sign test rather than Wilcoxon's
 signed-rank test: the claim is a count of units, and the differences are
 skewed (the control's SI sits near 0, LCA's ranges to 0.25), which the
-signed-rank test's symmetry assumption does not allow. The claim at p < 0.05
-is the full run's (slow test): seeds 0 / 1, 101 units each, 99 / 100 more
-and 2 / 1 less suppressed under LCA, p = 4e-27 / 8e-29 (2026-12-07).
+signed-rank test's symmetry assumption does not allow. The full run
+(slow test): seeds 0 / 1, 101 units each, 99 / 100 more and 2 / 1 less
+suppressed under LCA, p = 4e-27 / 8e-29 (2026-12-07).
 
 Cross-orientation suppression does not reproduce. Full run, seeds 0 / 1
 (101 / 101 units; re-measured 2026-12-07): the median cross-orientation
@@ -116,18 +118,18 @@ index is 0.000 / -0.015; an orthogonal full-field mask suppresses some
 units (up to 36% / 16%; 18% / 12% of units by more than 5%) and
 facilitates as many or more (up to 20% / 12%; 25% / 19% of units), so
 the population shows no net suppression (the linear control: 0 to
-rounding). Quick runs (7 and 9 units) give median indices of 0.034 and
--0.014 (seeds 0, 1; re-measured 2026-12-07) — too few units to call it an
-effect.
+rounding). Quick runs give median indices of 0.005 to 0.037 (seeds 0-5,
+23-39 units; 2026-12-07) — small against units' own |index| (median 0.04-0.07).
 
 End-stopping is weak. Full run, seeds 0 / 1 (bars one period wide,
 amplitude 1.0; re-measured 2026-12-07): median ESI 0.021 / 0.043 for
 LCA, 13% / 24% of units above 0.1 (the most end-stopped 0.22 / 0.38),
 against 0 for the linear control (none above 0.1, at most 0.018 / 0.025:
-a linear unit sums along its bars). On the quick 8x8 patches the longest
-bar reaches only a few pixels past an atom's envelope and no unit is
-end-stopped: median ESI 0 for both models on seeds 0 and 1 (seed 0's most
-end-stopped LCA unit 0.033, the control's 0; re-measured 2026-12-07).
+a linear unit sums along its bars). On the quick 12x12 patches the
+longest bar reaches only a few pixels past an atom's envelope: median ESI 0 /
+0.026 for LCA (seeds 0 / 1, the most end-stopped unit 0.05 / 0.13; 0 / 10%
+of units above 0.1) against 0 for the control (at most 0.005 / 0.02;
+2026-12-07).
 
 A 2x overcomplete dictionary strengthened the effects, measured with an
 earlier version's code and not re-measured since (16x16, 512 atoms:
@@ -143,11 +145,14 @@ complete dictionary had none.
 
 Quick vs full
 -------------
-Quick: the shared quick dictionary (8x8 patches, 64 atoms, 1,000 updates,
-as the other analysis studies). An 8x8 patch leaves little room for a
-surround — most reliable atoms span the patch — so the effects are weak
-there (see the README table); the full run (16x16 patches, 256 atoms)
-gives units with a surround on the patch.
+Quick: a dictionary of its own (12x12 patches, 144 atoms, 1,000 updates;
+:data:`QUICK_PATCH_SIZE`), not the 8x8 one the other analysis studies
+share: an 8x8 patch leaves little room for a surround — most reliable atoms
+span the patch — and 17-24 of its 64 atoms had a reliable fit, 7-12 of them
+centred 1 px inside, too few units to resolve the effect on half the seeds.
+The 12x12 dictionary has 46-60 reliable atoms and 23-39 units; it costs
+~25 s CPU in all (learning ~15 s). The full run (16x16 patches, 256 atoms)
+gives ~100 units.
 """
 
 from __future__ import annotations
@@ -188,6 +193,13 @@ QUICK_DEFAULTS = {
     "n_diameters": (24, 32),
     "n_lengths": (24, 32),
 }
+
+#: patch side (pixels) of the dictionary a quick run learns: its own, not the 8x8 quick
+#: dictionary the other analysis studies share (``LEARNED_PATCH_SIZE``), whose 7-12 units
+#: (reliable Gabor fits centred >= margin inside the patch) left the LCA - linear SI sign
+#: test unresolved on seeds 0, 3 and 4 of 0-5; 12x12 (144 atoms, 1,000 updates) gives
+#: 23-39 units and resolves it on every one of seeds 0-5 (p <= 0.006; 2026-12-07)
+QUICK_PATCH_SIZE = 12
 
 MODELS = ("lca", "linear")
 #: the preferred diameter (length) counts a response within ``RTOL_PER_LCA_TOL * lca_tol``
@@ -233,8 +245,9 @@ def run(
     Parameters
     ----------
     quick : bool
-        The quick dictionary (8x8 patches, 64 atoms, 1,000 updates) and 24
-        diameters instead of 16x16, 256 atoms, 3,000 updates and 32.
+        A quick dictionary of this study's own (12x12 patches, 144 atoms,
+        1,000 updates: :data:`QUICK_PATCH_SIZE`) and 24 diameters instead of
+        16x16, 256 atoms, 3,000 updates and 32.
     seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Seed of the dictionary's learning (the probes are deterministic).
     dictionary : str, optional
@@ -302,7 +315,7 @@ def run(
     margin : float, default 1.0
         Smallest distance (pixels) from a unit's Gabor centre to the
         outermost pixel centres of the patch: at most (patch side - 1) / 2,
-        3.5 quick and 7.5 full (or from the ``dictionary`` given), checked
+        5.5 quick and 7.5 full (or from the ``dictionary`` given), checked
         before the dictionary is learned.
     si_threshold : float, default 0.1
         A unit counts as surround-suppressed when SI > ``si_threshold``, as
@@ -391,7 +404,8 @@ def run(
     check_dictionary_source(dictionary, n_updates, images, seed=seed)
     # the patch is known before the dictionary is learned or loaded (None: a file that
     # does not open, which its load reports)
-    shape = dictionary_patch_shape(dictionary, quick=quick)
+    patch_size = QUICK_PATCH_SIZE if quick else None  # None: the full run's 16x16
+    shape = dictionary_patch_shape(dictionary, quick=quick, patch_size=patch_size)
     if shape is not None and 2 * margin > min(shape) - 1:
         # a centre must lie in [margin, side - 1 - margin] along both axes: an empty range
         raise ValueError(f"margin={margin!r} leaves no place for a unit's centre on the "
@@ -409,7 +423,8 @@ def run(
     from v1model.inference import lca
 
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
-                                             n_updates=n_updates, progress=progress, study=NAME)
+                                             n_updates=n_updates, progress=progress, study=NAME,
+                                             patch_size=patch_size)
     n_atoms, h, w = atoms.shape
     D = atoms.reshape(n_atoms, -1)
     fit = fit_gabor(atoms, progress=progress)

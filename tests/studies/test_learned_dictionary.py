@@ -92,6 +92,41 @@ def test_patch_shape_is_known_without_learning_or_loading(tmp_path, monkeypatch)
     assert dictionary_patch_shape(tmp_path / "empty.nc", quick=True) is None
 
 
+def test_a_study_s_own_patch_size_is_learned_and_known_before_learning(monkeypatch,
+                                                                        tmp_path):
+    """A study may learn a dictionary on its own patch (zhu-rozell's quick 12x12):
+    patch_size reaches the olshausen-field-1996 run (whose n_atoms follows it), and
+    dictionary_patch_shape gives that patch before anything is learned; without it, the
+    shared LEARNED_PATCH_SIZE, and a given file's own shape either way."""
+    import xarray as xr
+
+    from studies import get_study
+    from studies._learned import dictionary_patch_shape, learned_dictionary
+    from v1model.io import save_dataset
+
+    calls = []
+
+    def learning(**params):
+        calls.append(params)
+        side = params.get("patch_size", 8)
+        rng = np.random.default_rng(0)
+        D = rng.standard_normal((side * side, side, side))
+        D /= np.linalg.norm(D.reshape(len(D), -1), axis=1)[:, None, None]
+        return xr.Dataset({"dictionary": (("atom", "y", "x"), D)},
+                          attrs={"n_updates": 3, "images": "skimage", "seed": 0})
+
+    monkeypatch.setattr(get_study("olshausen-field-1996"), "run", learning)
+    atoms, _, meta = learned_dictionary(quick=True, seed=0, patch_size=12)
+    assert atoms.shape == (144, 12, 12) and calls[-1]["patch_size"] == 12
+    assert dictionary_patch_shape(None, quick=True, patch_size=12) == (12, 12)
+    learned_dictionary(quick=True, seed=0)
+    assert "patch_size" not in calls[-1]  # the shared quick dictionary's own default
+    assert dictionary_patch_shape(None, quick=True) == (8, 8)
+    path = save_dataset(xr.Dataset({"dictionary": (("atom", "y", "x"), atoms[:, :5, :7])}),
+                        tmp_path / "other.nc")
+    assert dictionary_patch_shape(path, quick=True, patch_size=12) == (5, 7)
+
+
 @pytest.mark.parametrize("quick", [True, False])
 def test_learned_patch_size_is_that_of_the_learning(quick, monkeypatch):
     """LEARNED_PATCH_SIZE is what olshausen-field-1996 (the learning of
@@ -214,8 +249,11 @@ def test_a_learned_dictionary_is_recorded_with_its_provenance(name, smallest):
     if name == "ringach-2002":
         params["reference"] = "none"  # no A144.mat lookup
     ds = get_study(name).run(quick=True, seed=2, **params)
+    # zhu-rozell's quick run learns on a patch of its own (12x12), the others the shared 8x8
+    own = getattr(get_study(name), "QUICK_PATCH_SIZE", None)
     learning = get_study("olshausen-field-1996").run(
-        quick=True, seed=2, n_updates=params["n_updates"], progress=False)
+        quick=True, seed=2, n_updates=params["n_updates"], progress=False,
+        **({} if own is None else {"patch_size": own}))
     recorded = {k: v for k, v in ds.attrs.items() if k.startswith("dictionary_")}
     expected = {f"dictionary_{k}": learning.attrs[k] for k in LEARNING_PARAMETERS}
     assert recorded == dict(expected, dictionary_study="olshausen-field-1996")

@@ -73,11 +73,12 @@ REFUSED_LATE = [
     # fit_gabor's 1 to 6 starts: refused after learning the dictionary
     ("ringach-2002", "n_starts", 7, "ValueError: n_starts must be <= 6, got 7"),
     ("receptive-field-mapping", "progress", -7.5, "TypeError: progress must be a bool"),
-    # refused against the patch of the dictionary (8x8 quick), before it is learned
+    # refused against the patch of the dictionary (8x8 quick; zhu-rozell's own 12x12),
+    # before it is learned
     ("receptive-field-mapping", "sparse_pixels", 100,
      "ValueError: sparse_pixels must be <= 64, the pixels of the 8x8 patch, got 100"),
     ("zhu-rozell-2013-ncrf", "margin", 10,
-     "ValueError: margin=10.0 leaves no place for a unit's centre on the 8x8 patch"),
+     "ValueError: margin=10.0 leaves no place for a unit's centre on the 12x12 patch"),
 ] + [
     (name, "prewhitened", value, "TypeError: prewhitened must be a bool")
     for name in ("activity-ratio", "gregor-lecun-2010-lista", "lca-sweep",
