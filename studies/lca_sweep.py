@@ -12,7 +12,8 @@ the same ``lam`` (its state polished to its fixed point, the LASSO codes:
 - ``activity_ratio``: mean fraction of units active per patch;
 - ``active_per_patch``: mean number of active units per patch;
 - ``gabor_fraction``: fraction of atoms a 2-D Gabor fits with R^2 >= ``gabor_r2``
-  (:func:`v1model.analysis.fit_gabor`).
+  (:func:`v1model.analysis.fit_gabor`); NaN for patches of at most 3x3 pixels, whose
+  fits have no R^2 (as many parameters as pixels).
 
 A larger lambda buys sparser codes with worse reconstructions; more atoms
 (overcompleteness) reach the same error with a smaller fraction of units
@@ -263,12 +264,16 @@ def run(
     objective = float(np.mean(0.5 * np.sum(R * R, axis=1) + lam * np.abs(A).sum(axis=1)))
 
     if gabor:
-        from v1model.analysis import fit_gabor
+        from v1model.analysis import GABOR_PARAMS, fit_gabor
 
         fit = fit_gabor(D, (patch_size, patch_size), n_starts=1 if quick else 4,
                         polish=not quick)
         r2 = fit["r2"].values
-        gabor_fraction = float(np.mean(np.nan_to_num(r2, nan=0.0) >= gabor_r2))
+        # constant atoms (NaN fit) count as not Gabor-like; patches of at most
+        # len(GABOR_PARAMS) pixels have no R^2 at all (fit_gabor warns): the fraction is
+        # unmeasured there, not 0 (a 3x3 sweep point read "no atom is Gabor-like")
+        gabor_fraction = (np.nan if patch_size**2 <= len(GABOR_PARAMS) else
+                          float(np.mean(np.nan_to_num(r2, nan=0.0) >= gabor_r2)))
         # the fits' settings (one start quick, four full) and bounds, which the R^2 of a
         # fit, and so gabor_fraction, depend on
         fit_attrs = gabor_fit_attrs(fit)

@@ -213,7 +213,13 @@ MAX_RTOL = 0.05
 
 #: what a default None stands for where it is no one value per variant (shown by
 #: ``v1model study show``; QUICK_DEFAULTS holds the others)
-NONE_MEANS = dict(DICTIONARY_MEANS)
+NONE_MEANS = {
+    **DICTIONARY_MEANS,
+    # not the 8x8 quick dictionary the other analysis studies share (QUICK_PATCH_SIZE)
+    "dictionary": f"learned, as the olshausen-field-1996 study does: its own "
+                  f"{QUICK_PATCH_SIZE}x{QUICK_PATCH_SIZE} patches and {QUICK_PATCH_SIZE**2} "
+                  "atoms with --quick, 16x16 and 256 atoms full",
+}
 
 @checks_parameters
 @quiet_when_told

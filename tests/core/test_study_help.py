@@ -195,3 +195,17 @@ def test_every_default_none_says_what_it_stands_for(name, capsys):
         assert key in required or line.startswith(f"  {key} = None ("), line
         if key in means:
             assert f"  {key} = None ({means[key]})" in line, line
+
+
+def test_zhu_rozell_shows_the_patch_of_its_own_quick_dictionary(capsys):
+    # zhu-rozell-2013-ncrf --quick learns a 12x12 dictionary of its own (QUICK_PATCH_SIZE),
+    # but `study show` said "learned, as the olshausen-field-1996 study does", whose quick
+    # run learns the 8x8 one the other analysis studies share
+    import studies.zhu_rozell_2013_ncrf as study
+
+    assert main(["study", "show", study.NAME]) == 0
+    line, = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith("  dictionary = None")]
+    side = study.QUICK_PATCH_SIZE
+    assert f"{side}x{side} patches and {side * side} atoms with --quick" in line, line
+    assert "16x16 and 256 atoms full" in line, line

@@ -248,3 +248,28 @@ def test_readme_table_row_is_what_the_quick_example_sweep_gives():
     # the table's 3 decimals, rounded from the mean over the 3 seeds
     assert np.mean(errors) == pytest.approx(readme_errors[0], abs=0.0006)
     assert np.mean(activities) == pytest.approx(readme_activities[0], abs=0.0006)
+
+
+@pytest.mark.parametrize("patch_size, measured", [(4, True), (3, False)])
+def test_gabor_fraction_is_unmeasured_on_patches_fit_gabor_gives_no_r2(patch_size, measured):
+    """fit_gabor gives NaN R^2 (and warns) on patches of at most 9 pixels, as many as its
+    parameters; the point counted those atoms as not Gabor-like, so a 3x3 point recorded
+    gabor_fraction = 0.0, "no atom is Gabor-like" (before that NaN R^2, 0.67 at seed 0:
+    fits that match anything). Unmeasured is NaN; 4x4 patches (16 pixels) are measured."""
+    import warnings
+
+    import studies.lca_sweep as study
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = study.run(quick=True, patch_size=patch_size, n_updates=0, n_train=40, n_test=5,
+                       seed=0, progress=False)
+    r2 = ds["gabor_r2_atom"].values
+    fraction = float(ds["gabor_fraction"])
+    said = [str(w.message) for w in caught if "Gabor parameters" in str(w.message)]
+    if measured:
+        assert np.isfinite(r2).all() and not said
+        assert fraction == np.mean(r2 >= ds.attrs["gabor_r2"])
+    else:
+        assert np.isnan(r2).all() and len(said) == 1
+        assert np.isnan(fraction), fraction
