@@ -42,7 +42,12 @@ the largest code difference (0: the same codes to the bit). ``--per-call-solvers
 the same way ``encode(X, D, method)`` for fista, iht, cd, omp and active_set on 1 and 32
 samples of both dictionaries, in float32 and float64, with ``--before``'s solver modules
 (which built the Gram matrix, and fista's, iht's and the active set's top eigenvalue, at
-every call) against this tree's.
+every call) against this tree's. ``--per-call-spiking`` times the same way
+``spiking_lca(X, D, lam)`` on Brian2's numpy target (10 ms simulated at dt = 0.1 ms: a
+short run, where the per-call work shows) on 1 and 4 samples of both dictionaries, with
+``--before``'s ``v1model/spiking/lca.py`` (which built the lateral weights ``D D^T - I``
+at every call) against this tree's (which keeps them in the same cache), and the largest
+difference of the codes (rate * tau_m; 0: the same spike counts).
 
 Times are CPU seconds of this process (``time.process_time``,
 best of ``--repeats``, of ``--learn-repeats`` for learning; less sensitive than wall time
@@ -52,6 +57,7 @@ to other jobs on the machine) and wall seconds.
     python benchmarks/bench_lca_small_batch.py --before abc123 --repeats 5
     python benchmarks/bench_lca_small_batch.py --per-call   # per-call overheads
     python benchmarks/bench_lca_small_batch.py --per-call-solvers   # other solvers'
+    python benchmarks/bench_lca_small_batch.py --per-call-spiking   # the spiking LCA's
 """
 
 from __future__ import annotations
@@ -106,7 +112,13 @@ def _run(argv):
                         help="time the per-call overheads of encode's fista, iht, cd, omp "
                              "and active_set with one dictionary (--before's solver "
                              "modules against this tree's)")
+    parser.add_argument("--per-call-spiking", action="store_true",
+                        help="time the per-call overheads of spiking_lca (numpy target) "
+                             "with one dictionary (--before's spiking/lca.py against this "
+                             "tree's)")
     args = parser.parse_args(argv)
+    if args.per_call_spiking:
+        return _run_per_call_spiking(args.before, args.repeats)
     if args.per_call_solvers:
         return _run_per_call_solvers(args.before, args.repeats)
     if args.per_call:
@@ -160,15 +172,15 @@ def _gap_checks(rev):
             "after": use(modules["fista"].confirm_by_gap, modules["lca"]._euler_block)}
 
 
-def _load_revision(rev, module="lca_adaptive"):
-    """``v1model/inference/<module>.py`` at ``rev``, imported as a module of the
+def _load_revision(rev, module="lca_adaptive", package="inference"):
+    """``v1model/<package>/<module>.py`` at ``rev``, imported as a module of the
     package (its relative imports resolve against this tree's modules)."""
-    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:v1model/inference/"
+    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:v1model/{package}/"
                           f"{module}.py"], check=True, capture_output=True, text=True).stdout
     folder = Path(tempfile.mkdtemp(prefix="v1model_bench_lca_"))
     path = folder / f"{module}_before.py"
     path.write_text(src)
-    name = f"v1model.inference._{module}_before"
+    name = f"v1model.{package}._{module}_before"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # numba's cache finds the module by name
@@ -356,10 +368,7 @@ def _run_per_call(rev, repeats):
     print(machine_line())
     print(f"before: lca.py at {rev}; after: this tree, the dictionary kept between calls; "
           f"cache off: this tree with MAX_CACHE_BYTES = 0")
-    print()
-    print("| problem | before: ms per call, CPU (wall) | after | ratio (CPU) | cache off "
-          "| max code diff |")
-    print("|---|---|---|---|---|---|")
+    _print_per_call_header()
     kept = _dictionary_cache.MAX_CACHE_BYTES
     for k, p, n in PER_CALL_PROBLEMS:
         X, D = _unit_problem(k, p, n)
@@ -415,10 +424,7 @@ def _run_per_call_solvers(rev, repeats):
     print(f"before: the solver modules at {rev} (imported beside this tree's other modules) "
           "behind this tree's encode; after: this tree, the dictionary kept between calls; "
           "cache off: this tree with MAX_CACHE_BYTES = 0")
-    print()
-    print("| problem | before: ms per call, CPU (wall) | after | ratio (CPU) | cache off "
-          "| max code diff |")
-    print("|---|---|---|---|---|---|")
+    _print_per_call_header()
     kept = _dictionary_cache.MAX_CACHE_BYTES
     for method, (module, names, kwargs) in PER_CALL_METHODS.items():
         old = _load_revision(rev, module)
@@ -451,6 +457,49 @@ def _run_per_call_solvers(rev, repeats):
                 _per_call_row(f"{method}, {k} x {p}, {n} sample{'s' * (n > 1)}, "
                               f"{np.dtype(dt).name}", solvers, repeats, _dictionary_cache,
                               kept)
+
+
+#: the per-call problems of the spiking LCA: (n_atoms, n_features, n_samples)
+PER_CALL_SPIKING_PROBLEMS = ((256, 64, 1), (256, 64, 4), (1024, 256, 1), (1024, 256, 4))
+
+
+def _run_per_call_spiking(rev, repeats):
+    """The per-call table of the spiking LCA (``--per-call-spiking``): ``rev``'s
+    ``spiking_lca`` against this tree's, cached and with the cache off, on Brian2's numpy
+    target (no compiler)."""
+    from v1model.inference import _dictionary_cache
+    from v1model.spiking import spiking_lca
+
+    before = _load_revision(rev, "lca", "spiking").spiking_lca
+    print(machine_line())
+    print(f"before: spiking/lca.py at {rev}; after: this tree, the lateral weights kept "
+          "between calls; cache off: this tree with MAX_CACHE_BYTES = 0; Brian2's numpy "
+          "target, 10 ms simulated at dt = 0.1 ms, lam 0.1, seed 0")
+    _print_per_call_header()
+    kept = _dictionary_cache.MAX_CACHE_BYTES
+    for k, p, n in PER_CALL_SPIKING_PROBLEMS:
+        X, D = _unit_problem(k, p, n)
+        X = 4.0 * X  # drives worth a few spikes in the 7 ms window
+
+        def call(simulator, X=X, D=D):
+            def run():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # few spikes: timing
+                    return simulator(X, D, 0.1, duration=0.01, target="numpy", seed=0,
+                                     progress=False)["code"].values
+            return run
+
+        _per_call_row(f"spiking_lca, {k} x {p}, {n} sample{'s' * (n > 1)}",
+                      {"before": call(before), "after": call(spiking_lca)}, repeats,
+                      _dictionary_cache, kept)
+
+
+def _print_per_call_header():
+    """The header of a per-call table (:func:`_per_call_row`'s columns)."""
+    print()
+    print("| problem | before: ms per call, CPU (wall) | after | ratio (CPU) | cache off "
+          "| max code diff |")
+    print("|---|---|---|---|---|---|")
 
 
 #: CPU seconds of calls per timing of the per-call table (at least 2 calls)

@@ -8,8 +8,10 @@ call on a 1024 x 256 dictionary (14.2 ms per call before, 2.8 ms with the cache,
 2026-12-07, ``benchmarks/README.md``). The other solvers did the same: fista, iht and
 lasso_active_set built the Gram matrix and its top eigenvalue, lasso_cd and the pursuits
 the Gram matrix (:func:`gram_of`, :func:`spectral_norm_of`; iht keeps its iteration
-matrix ``I - mu D D^T`` instead, which it built in place of ``G``). :func:`values_of`
-keeps such values for the last dictionary seen, one entry shared by all the solvers.
+matrix ``I - mu D D^T`` instead, which it built in place of ``G``), and so did the
+spiking LCA its lateral weights ``D D^T - I`` (``v1model.spiking.lca._lateral_weights``).
+:func:`values_of` keeps such values for the last dictionary seen, one entry shared by all
+the solvers.
 
 The key is the dictionary's content, not ``id(D)``: the cache holds its own copy of
 ``D`` (read-only) and a call hits only when its ``D`` has the same shape and values, so

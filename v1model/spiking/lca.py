@@ -65,6 +65,7 @@ import pandas as pd
 import xarray as xr
 
 from .._frames import user_stacklevel
+from ..inference._dictionary_cache import values_of
 from ..io import seed_attr
 from ..progress import check_progress
 from ..validation import (
@@ -287,13 +288,11 @@ def spiking_lca(
     weights = None  # the network without inhibition has no use for the k x k Gram matrix
     if params["inhibition"]:
         _check_gram_fits(D.shape)
-        weights = D @ D.T
-        weights[np.diag_indices(k)] -= 1.0  # the self-term of unit-norm atoms vanishes
-        weights[np.abs(weights) < 1e-12] = 0.0
+        weights, nnz = _lateral_weights(D)
         # one synapse per non-zero G_ij per sample: a large batch took all the memory while
         # Brian2 built them, with no word of why
-        _brian.check_synapses_fit(n, int(np.count_nonzero(weights)), "n_samples", n,
-                                  f"samples (rows of X) of nnz(G)={np.count_nonzero(weights)} "
+        _brian.check_synapses_fit(n, nnz, "n_samples", n,
+                                  f"samples (rows of X) of nnz(G)={nnz} "
                                   "inhibitory synapses each")
     v0 = rng.random(n * k) if params["v_init"] == "uniform" else np.zeros(n * k)
     # with the inhibition, an atom's self-term |d_i|^2 - 1 scales its code
@@ -363,6 +362,35 @@ def _check_gram_fits(shape) -> None:
             f"({nbytes / 2**30:.4g} GiB), more than the {memory / 2**30:.4g} GiB of memory "
             f"this process may use (at most {int(np.sqrt(memory / 8))} atoms would fit; "
             f"inhibition=False needs no weights)")
+
+
+def _lateral_weights(D):
+    """The inhibitory weights ``G = D D^T - I`` of dictionary ``D`` and their number of
+    non-zero entries (one synapse each per sample), kept for the next call with the same
+    dictionary (:func:`~v1model.inference._dictionary_cache.values_of`, the entry the rate
+    solvers share): a loop of calls with one dictionary built them at every call.
+
+    Parameters
+    ----------
+    D : ndarray, shape (n_atoms, n_features)
+        A validated dictionary (float64).
+
+    Returns
+    -------
+    weights : ndarray, shape (n_atoms, n_atoms), float64, read-only
+        ``weights[post, pre]``, with entries below 1e-12 in magnitude set to 0 (the
+        rounding of orthogonal atoms makes no synapse). Shared with later calls: copy it
+        before changing it (Brian2 copies the weights into its own arrays).
+    nnz : int
+        ``np.count_nonzero(weights)``.
+    """
+    def weights_and_nnz(D):
+        weights = D @ D.T
+        weights[np.diag_indices(D.shape[0])] -= 1.0  # the self-term of unit-norm atoms
+        weights[np.abs(weights) < 1e-12] = 0.0
+        return weights, int(np.count_nonzero(weights))
+
+    return values_of(D).get(("spiking_lca_weights", D.dtype.name), weights_and_nnz)
 
 
 #: most time steps a run may have: Brian2's clock counts them in int64 (2**63 - 1), with
