@@ -35,7 +35,7 @@ Defaults and their sources
   (Rozell et al. 2008; Olshausen's later sparsenet class code), lam = 0.15
   (0.1 with ``--quick``, 8x8 patches).
   ``prior="cauchy"``: the 1996 Cauchy prior with sparsenet's constants
-  (lam = beta * noise_var = 0.022, sigma = 0.316, gain adaptation).
+  (lam = beta * noise_var = 0.022, sigma = 0.316 (``-p sigma=``), gain adaptation).
 - Learning rate 3 decaying to 0.3 over 3,000 updates (L1): chosen so that the
   full run finishes in under 10 minutes on 2 cores with converged atoms (the
   paper: a stable solution after ~4,000 updates, ~400,000 patches). On
@@ -196,9 +196,14 @@ REFERENCE = (
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 #: units of the parameters, for a sweep's coordinates (v1model.sweep)
-#: (lam in units of X for the L1 prior, the default; the Cauchy prior's lam = beta * noise
-#: variance is in (units of X)^2: a sweep over it gives that in its [units] table)
-PARAMETER_UNITS = {"lam": "units of X", "patch_size": "pixel", "heldout_tol": "1"}
+#: (lam's depends on the prior: the L1 prior's weighs |a| in units of X, the Cauchy prior's
+#: lam = beta * noise variance weighs a dimensionless log(1 + (a/sigma)^2), so it is in
+#: (units of X)^2; a run records its own as attrs["lam_units"], and a sweep over a fixed
+#: prior can name it in its [units] table)
+LAM_UNITS = {"l1": "units of X", "cauchy": "(units of X)^2"}
+PARAMETER_UNITS = {"lam": "; ".join(f"{unit} (prior {prior!r})"
+                                    for prior, unit in LAM_UNITS.items()),
+                   "sigma": "1", "patch_size": "pixel", "heldout_tol": "1"}
 PATH_PARAMETERS = {"images": ("skimage",)}
 
 #: defaults, (quick, full), of the parameters whose default None ``run`` replaces
@@ -237,6 +242,7 @@ NONE_MEANS = {
     "lr": f"3.0 (prior 'l1'); 1.0 quick, {CAUCHY_FULL_LR} full (prior 'cauchy')",
     "lr_final": "lr / 10; lr itself in the quick run with prior 'cauchy'",
     "heldout_tol": ", ".join(f"{tol!r} (prior {prior!r})" for prior, tol in HELDOUT_TOL.items()),
+    "sigma": "0.316, sparsenet's (prior 'cauchy'); unused by prior 'l1', which refuses a value",
 }
 
 
@@ -253,6 +259,7 @@ def run(
     n_atoms: int | None = None,
     lam: float | None = None,
     prior: str = "l1",
+    sigma: float | None = None,
     n_updates: int | None = None,
     batch_size: int = 100,
     lr: float | None = None,
@@ -290,9 +297,9 @@ def run(
         prior: lambda of ``E = 0.5||x - aD||^2 + lam ||a||_1``, in units of X
         (the whitened pixels). Cauchy prior: sparsenet's ``beta * noise_var``
         (2.2 x 0.01 = 0.022, the default) in ``E = 0.5||x - aD||^2 + lam sum
-        S(a / sigma)``, S(x) = log(1 + x^2), sigma = 0.316 (fixed here:
-        :class:`v1model.SparseCodingNetwork`'s default), in (units of X)^2
-        (sparsenet's energy is this one over noise_var). The paper quotes
+        S(a / sigma)``, S(x) = log(1 + x^2), in (units of X)^2 (sparsenet's
+        energy is this one over noise_var). ``attrs["lam_units"]`` records
+        which. The paper quotes
         lambda / sigma = 0.14 (sigma^2 the images' variance) on a scaling of E
         it does not spell out; the default here is sparsenet's code's value.
         ``lr`` is the paper's learning rate eta of the basis update.
@@ -300,6 +307,16 @@ def run(
         Learning rate at the last update (geometric decay from ``lr``).
         Default ``lr / 10``, or ``lr`` (constant) for the quick Cauchy run.
     prior : {"l1", "cauchy"}
+    sigma : float, optional
+        Scale of the Cauchy prior's S(a / sigma), > 0, in the units of the
+        codes, which are dimensionless (the gain-adapted atoms carry X's
+        units). Default sparsenet's 0.316 (:class:`v1model.SparseCodingNetwork`'s),
+        the standard deviation of the whitened images (variance 0.1), as the
+        sigma of the paper's lambda / sigma = 0.14 is the images'.
+        The L1 prior has no such scale: with ``prior="l1"`` a value is refused,
+        and the attrs record ``sigma`` (and the learner's ``learning_sigma``,
+        ``learning_var_goal``, ``learning_gain_rate``, ``learning_var_eta``) as
+        ``"None"``.
     batch_size : int
     n_eval : int
         Held-out patches encoded at the end for the coefficient statistics.
@@ -358,6 +375,11 @@ def run(
     if lr_final is None:  # the L1 learner's own default, lr / 10
         lr_final = lr if prior == "cauchy" and quick else lr / 10
     lr_final = check_positive(lr_final, "lr_final")
+    if sigma is not None:
+        sigma = check_positive(sigma, "sigma")
+        if prior == "l1":  # it would be recorded, not used
+            raise ValueError(f"sigma={sigma!r} has no effect with prior='l1', whose L1 cost "
+                             "has no scale; leave sigma out, or use prior='cauchy'")
     n_patches = check_int(quick_default(n_patches, quick, *QUICK_DEFAULTS["n_patches"]),
                           "n_patches", minimum=1)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
@@ -366,7 +388,7 @@ def run(
     rng = as_generator(seed)
     # checks lam and prior (the patch size against the images comes below)
     net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,
-                              prior=prior)
+                              prior=prior, **({} if sigma is None else {"sigma": sigma}))
     heldout_tol = check_positive(HELDOUT_TOL[prior] if heldout_tol is None else heldout_tol,
                                  "heldout_tol")
     check_dictionary_memory(n_atoms, patch_size**2, n_patches + n_eval,
@@ -434,6 +456,7 @@ def run(
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_updates=n_updates,
         batch_size=batch_size, lr=lr, lr_final=lr_final, n_patches=n_patches, n_eval=n_eval,
         heldout_tol=heldout_tol, heldout_max_iter=heldout_max_iter, **split,
+        lam_units=LAM_UNITS[prior],
     )
     return ds
 

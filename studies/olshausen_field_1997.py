@@ -26,7 +26,8 @@ paper's observations reproduced here:
 - the codes are sparse: the held-out coefficients, all atoms' pooled, have a
   heavy-tailed distribution, their kurtosis far above a Gaussian's 3
   (``heldout_kurtosis`` and ``heldout_entropy_bits``, olshausen-field-1996's
-  measures; the coding figure's last panel; full run on Olshausen's images,
+  measures; the coding figure's last panel; their histogram, saved as
+  ``coefficient_counts``, in the coefficients figure; full run on Olshausen's images,
   seed 0, 2026-12-07: 33 / 62 / 106 at 1x / 2x / 4x, 1.9 / 1.1 / 0.7 bits per
   coefficient: the more atoms, the larger the share of exact zeros among them;
   olshausen-field-1996 sets the 1996 paper's 20 and 4.0 bits beside its own).
@@ -206,6 +207,13 @@ LEARNING_TOL = 0.1
 #: noisy textures; see the module docstring)
 FORGET_FACTOR = 30.0
 
+#: |a| up to which the held-out coefficients' histogram is saved (units of X), in bins of
+#: olshausen-field-1996's ENTROPY_BIN centred on its multiples; coefficients beyond are
+#: counted apart (``coefficients_beyond``): quick run, seed 0, 2026-12-07, 10 / 6 / 1 of
+#: 64,000 / 128,000 / 256,000 at 1x / 2x / 4x on the embedded photographs, none on
+#: Olshausen's images
+HISTOGRAM_LIMIT = 3.0
+
 #: what a default None stands for where it is no one value per variant (shown by
 #: ``v1model study show``; QUICK_DEFAULTS holds the others)
 NONE_MEANS = {"prewhitened": PREWHITENED_MEANS}
@@ -313,7 +321,12 @@ def run(
         measures it (:func:`studies.olshausen_field_1996.code_statistics`):
         ``heldout_kurtosis`` (``E a^4 / (E a^2)^2`` over all coefficients pooled,
         3 for a Gaussian) and ``heldout_entropy_bits`` (entropy of their histogram
-        in bins of 0.04, bits per coefficient) (overcompleteness); learning
+        in bins of 0.04, bits per coefficient) (overcompleteness), and their
+        histogram in those bins: ``coefficient_counts`` (overcompleteness,
+        coefficient_bin) over |a| <= ``HISTOGRAM_LIMIT`` (3, units of X), the
+        bins' centres ``coefficient_bin`` and edges ``coefficient_bin_lower``,
+        ``coefficient_bin_upper`` as coordinates, ``coefficients_beyond`` the
+        coefficients outside (overcompleteness); learning
         ``history_objective`` (overcompleteness, update); energies in the
         learner's units, (units of X)^2 (whitened pixel values squared), and
         ``mean_abs_code`` in units of X; parameters in attrs, with the Gabor
@@ -392,6 +405,10 @@ def run(
                                                 "heldout_error_fraction", "mean_active",
                                                 "mean_abs_code", "heldout_kurtosis",
                                                 "heldout_entropy_bits")}
+    # the coefficients' histogram, bounded (the codes themselves are not kept)
+    half = int(round(HISTOGRAM_LIMIT / ENTROPY_BIN))
+    counts = np.zeros((len(levels), 2 * half + 1), np.int64)
+    beyond = np.zeros(len(levels), np.int64)
     hist_obj = np.full((len(levels), n_updates), np.nan)
     hist_err = np.full((len(levels), n_updates), np.nan)
     for i, m in enumerate(levels):
@@ -418,6 +435,11 @@ def run(
         # distribution, kurtosis and entropy, as olshausen-field-1996 reports them
         for key, value in code_statistics(A, X_eval, R).items():
             held[key][i] = value
+        # the entropy's own bins (code_statistics): centred on multiples of ENTROPY_BIN
+        k_bin = np.round(A.ravel() / ENTROPY_BIN)
+        inside = np.abs(k_bin) <= half
+        counts[i] = np.bincount((k_bin[inside] + half).astype(np.int64), minlength=2 * half + 1)
+        beyond[i] = A.size - int(inside.sum())
         held["mean_active"][i] = np.count_nonzero(A) / len(A)
         held["mean_abs_code"][i] = np.abs(A).mean()
         learning_coder = _coder_description(history.attrs)
@@ -461,6 +483,21 @@ def run(
              "heldout_kurtosis": "1", "heldout_entropy_bits": "bit per coefficient"}
     for key, values in held.items():
         ds[key] = ("overcompleteness", values, {"long_name": long[key], "units": units[key]})
+    code_units = history["mean_abs_code"].attrs["units"]  # the codes' (units of X)
+    centres = np.arange(-half, half + 1) * ENTROPY_BIN
+    ds = ds.assign_coords(
+        coefficient_bin=("coefficient_bin", centres,
+                         {"long_name": "centre of the coefficient bin", "units": code_units}),
+        coefficient_bin_lower=("coefficient_bin", centres - ENTROPY_BIN / 2,
+                               {"long_name": "lower edge of the bin", "units": code_units}),
+        coefficient_bin_upper=("coefficient_bin", centres + ENTROPY_BIN / 2,
+                               {"long_name": "upper edge of the bin", "units": code_units}))
+    ds["coefficient_counts"] = (("overcompleteness", "coefficient_bin"), counts, {
+        "long_name": "held-out coefficients per bin, all atoms' pooled (the bins of "
+                     "heldout_entropy_bits)", "units": "1"})
+    ds["coefficients_beyond"] = ("overcompleteness", beyond, {
+        "long_name": f"held-out coefficients beyond the histogram's bins (|a| > "
+                     f"{(half + 0.5) * ENTROPY_BIN:g})", "units": "1"})
     ds["history_objective"] = (("overcompleteness", "update"), hist_obj,
                                {"long_name": "training energy per patch",
                                 "units": history["objective"].attrs["units"]})
@@ -522,9 +559,11 @@ def _learn(X, n_atoms, lam, learner, forget_factor, learning_tol, n_updates, bat
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Atoms, their tiling of position / orientation / frequency, and the
+    """Atoms, their tiling of position / orientation / frequency, the
     held-out energy, error, active count and coefficient kurtosis against
-    overcompleteness, as PNGs in ``outdir``.
+    overcompleteness, and the held-out coefficients' histogram per
+    overcompleteness (from the saved ``coefficient_counts``), as PNGs in
+    ``outdir``.
 
     The error panel draws the paper's measure, ``heldout_error_fraction`` (the
     total residual energy over the total variance), and dashed beside it
@@ -619,7 +658,43 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         ax.set_ylabel(ylabels[var])
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_coding.png"))
+    paths.append(save_figure(_plot_coefficients(ds, levels), outdir / f"{NAME}_coefficients.png"))
     return paths
+
+
+def _plot_coefficients(ds, levels):
+    """The held-out coefficients' distribution per overcompleteness, drawn from the
+    saved histogram (``coefficient_counts``) on a log scale, with the share of exact
+    zeros (the bin at 0 holds them and |a| < 0.02) in the legend. A file saved before
+    the histogram was recorded gets a figure that says so."""
+    from v1model.plotting._mpl import pyplot
+
+    fig, ax = pyplot().subplots(figsize=(5.5, 3.8))
+    if "coefficient_counts" not in ds:
+        ax.text(0.5, 0.5, "coefficient histogram not recorded in this file",
+                transform=ax.transAxes, ha="center", va="center", fontsize=8)
+        ax.set_axis_off()
+        return fig
+    lower, upper = ds["coefficient_bin_lower"].values, ds["coefficient_bin_upper"].values
+    edges = np.r_[lower, upper[-1]]
+    for m in levels:
+        counts = ds["coefficient_counts"].sel(overcompleteness=m).values
+        total = counts.sum() + int(ds["coefficients_beyond"].sel(overcompleteness=m))
+        centre = int(np.argmin(np.abs(ds["coefficient_bin"].values)))
+        # a density over all coefficients; empty bins left out of the log scale
+        density = np.where(counts > 0, counts / max(total, 1) / (upper - lower), np.nan)
+        ax.stairs(density, edges, label=f"{m}x ({counts[centre] / max(total, 1):.0%} in the "
+                                        "bin at 0)")
+    ax.set_yscale("log")
+    units = ds["coefficient_bin"].attrs.get("units", "")
+    ax.set_xlabel(f"coefficient a ({units})" if units else "coefficient a")
+    ax.set_ylabel("probability density")
+    beyond = ds["coefficients_beyond"].values
+    ax.set_title(f"held-out coefficients, all atoms pooled ({int(beyond.sum())} beyond "
+                 f"|a| = {upper[-1]:g} not drawn)", fontsize=8)
+    ax.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    return fig
 
 
 def _plot_errors(ax, ds, levels):

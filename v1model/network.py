@@ -611,7 +611,8 @@ class SparseCodingNetwork(SavedAsDataset):
             :attr:`atom_labels` (units "1" for ``prior="l1"``, whose
             codes are in units of X; "units of X" for ``prior="cauchy"``, whose
             codes are dimensionless and whose atoms' lengths carry the scale); the
-            spec (:meth:`params`) and ``kind`` in attrs; the learning history's variables (over
+            spec (:meth:`params`; ``sigma`` ``"None"`` for ``prior="l1"``, which
+            does not use it) and ``kind`` in attrs; the learning history's variables (over
             ``update``) and attrs (prefixed ``learning_``) when there is one;
             ``code_var`` over ``atom`` after Cauchy-prior learning (the gain
             adaptation's state, :meth:`learn`).
@@ -644,6 +645,8 @@ class SparseCodingNetwork(SavedAsDataset):
         units = "units of X" if self.prior == "cauchy" else "1"
         ds["dictionary"].attrs.update(long_name=f"receptive fields ({norms})", units=units)
         ds.attrs.update({k: v for k, v in self.params().items() if v is not None})
+        if self.prior == "l1":  # the Cauchy prior's scale: not used, not recorded as if it were
+            ds.attrs["sigma"] = "None"
         ds.attrs["kind"] = NETWORK_KIND
         if self.code_var_ is not None:
             ds["code_var"] = ("atom", self.code_var_.copy(), {
@@ -667,7 +670,8 @@ class SparseCodingNetwork(SavedAsDataset):
         Returns
         -------
         SparseCodingNetwork
-            With the saved spec, the ``atom`` coordinate as :attr:`atom_labels`
+            With the saved spec (``sigma`` the default where an L1 network saved
+            it as ``"None"``), the ``atom`` coordinate as :attr:`atom_labels`
             (0..n_atoms-1 in a file without one) and, when present, the learning
             history and ``code_var_``.
 
@@ -712,7 +716,9 @@ class SparseCodingNetwork(SavedAsDataset):
             threshold=str(a["threshold"]),
             tau=number("tau"),
             prior=str(a["prior"]),
-            sigma=number("sigma"),
+            # "None" under the L1 prior, which does not use it (since 2026-12-07): the default
+            **({} if str(a["prior"]) == "l1" and str(a["sigma"]) == "None"
+               else {"sigma": number("sigma")}),
         )
         net._atom_labels = _atom_labels(ds["dictionary"], D.shape[0])
         net.history_ = detach_history(ds)

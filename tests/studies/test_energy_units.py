@@ -101,9 +101,12 @@ def test_saved_lam_carries_the_units_of_the_codes(random_atoms, tmp_path):
     assert saved["lam"].attrs["units"] == expected
     for name in ("lca-sweep", "lewicki-2002-speech", "smith-lewicki-2006-convolutional",
                  "gregor-lecun-2010-lista", "schultz-2014-replicating-kernels",
-                 "zhu-rozell-2013-ncrf", "olshausen-field-1996", "olshausen-field-1997",
+                 "zhu-rozell-2013-ncrf", "olshausen-field-1997",
                  "rozell-2008-lca", "spiking-lca"):
         assert get_study(name).PARAMETER_UNITS["lam"] == expected, name
+    # its Cauchy prior's lam is in (units of X)^2: both stated, the run's in its attrs
+    assert get_study("olshausen-field-1996").PARAMETER_UNITS["lam"].startswith(
+        f"{expected} (prior 'l1'); ")
 
 
 def test_convolutional_codes_carry_the_units_of_the_dense_codes():

@@ -228,7 +228,7 @@ def test_a_dictionary_file_is_recorded_by_its_absolute_path(tmp_path, monkeypatc
 
 #: the olshausen-field-1996 parameters a learned dictionary's provenance records
 LEARNING_PARAMETERS = ("quick", "seed", "images", "prewhitened", "patch_size", "n_atoms", "lam",
-                       "prior", "n_updates", "batch_size", "lr", "lr_final", "n_patches",
+                       "prior", "sigma", "n_updates", "batch_size", "lr", "lr_final", "n_patches",
                        "n_eval", "heldout_tol", "heldout_max_iter")
 
 

@@ -62,7 +62,7 @@ def test_dataset_and_figures(small_run, tmp_path):
     assert "fista, tol 0.1" in ds.attrs["coding"]  # the learning codes' tolerance, recorded
     assert ds["objective"].attrs["units"] == "(units of X)^2"  # the learner's energy units
     paths = study.plot(ds, tmp_path)
-    assert len(paths) == 3 and all(p.exists() and p.suffix == ".png" for p in paths)
+    assert len(paths) == 4 and all(p.exists() and p.suffix == ".png" for p in paths)
 
 
 def test_coding_figure_plots_the_papers_error_measure(small_run, study_figures):

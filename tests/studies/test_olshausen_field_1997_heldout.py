@@ -5,11 +5,14 @@ total error over the total variance (the paper's measure), and the coefficients'
 and histogram entropy (olshausen-field-1996's sparseness measures)."""
 
 import numpy as np
+import pytest
 
 from studies import get_study
 
 
-def test_heldout_numbers_match_the_codes(monkeypatch, study_figures):
+@pytest.fixture(scope="module")
+def recorded_run():
+    """A small run (two levels) and the (X, D, lam, codes) of each held-out FISTA call."""
     import v1model.inference
 
     seen = []
@@ -20,10 +23,16 @@ def test_heldout_numbers_match_the_codes(monkeypatch, study_figures):
         seen.append((np.asarray(X, np.float64), np.asarray(D, np.float64), lam, A))
         return A
 
-    monkeypatch.setattr(v1model.inference, "fista", recording_fista)
-    ds = get_study("olshausen-field-1997").run(quick=True, overcompleteness=(1, 2),
-                                               n_updates=5, n_patches=500, n_eval=50,
-                                               lam=0.2, progress=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(v1model.inference, "fista", recording_fista)
+        ds = get_study("olshausen-field-1997").run(quick=True, overcompleteness=(1, 2),
+                                                   n_updates=5, n_patches=500, n_eval=50,
+                                                   lam=0.2, progress=False)
+    return ds, seen
+
+
+def test_heldout_numbers_match_the_codes(recorded_run, study_figures):
+    ds, seen = recorded_run
     assert len(seen) == 2
     for i, (X, D, lam, A) in enumerate(seen):
         assert lam == 0.2 and X.shape == (50, 64) and D.shape == (64 * (i + 1), 64)
@@ -71,3 +80,50 @@ def _check_sparseness(ds, i, A):
     np.testing.assert_allclose(ds["heldout_entropy_bits"].values[i], -(p * np.log2(p)).sum(),
                                rtol=1e-9)
 
+
+
+def test_coefficient_histogram_is_saved_and_redrawn(recorded_run, tmp_path, study_figures):
+    """olshausen-field-1997 kept no codes, so no coefficient histogram could be redrawn
+    from its file (only kurtosis and entropy). It now saves one per level, in the bins of
+    the entropy (0.04, centred on its multiples), with the bins' centres, edges and units
+    as coordinates: against numpy.histogram of the very codes, its entropy the recorded
+    one, and drawn by the figure from the saved counts; a file without it still draws."""
+    from v1model.io import load_dataset, save_dataset
+
+    ds, seen = recorded_run
+    saved = load_dataset(save_dataset(ds, tmp_path / "of97.nc"))
+    counts = saved["coefficient_counts"]
+    assert counts.dims == ("overcompleteness", "coefficient_bin")
+    for name in ("coefficient_bin", "coefficient_bin_lower", "coefficient_bin_upper"):
+        assert saved[name].attrs["units"] == "units of X", name
+    lower, upper = saved["coefficient_bin_lower"].values, saved["coefficient_bin_upper"].values
+    np.testing.assert_allclose(upper - lower, 0.04, rtol=1e-9)
+    np.testing.assert_allclose(saved["coefficient_bin"].values, (lower + upper) / 2, atol=1e-12)
+    assert np.isclose(saved["coefficient_bin"].values, 0.0).sum() == 1  # a bin centred on 0
+    for i, (*_, A) in enumerate(seen):
+        a = A.ravel()
+        expected = np.histogram(a, np.r_[lower, upper[-1]])[0]
+        np.testing.assert_array_equal(counts.values[i], expected)
+        outside = np.count_nonzero((a < lower[0]) | (a > upper[-1]))
+        assert saved["coefficients_beyond"].values[i] == outside
+        assert counts.values[i].sum() + outside == a.size
+        if outside == 0:  # every coefficient binned: the recorded entropy is the counts'
+            p = counts.values[i][counts.values[i] > 0] / a.size
+            np.testing.assert_allclose(saved["heldout_entropy_bits"].values[i],
+                                       -(p * np.log2(p)).sum(), rtol=1e-9)
+    fig = study_figures("olshausen-field-1997", saved)["olshausen-field-1997_coefficients.png"]
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and "units of X" in ax.get_xlabel()
+    drawn = list(ax.patches)  # one stairs per level
+    assert len(drawn) == 2
+    for i, stairs in enumerate(drawn):
+        values = stairs.get_data().values
+        total = counts.values[i].sum() + saved["coefficients_beyond"].values[i]
+        np.testing.assert_allclose(np.nan_to_num(values),
+                                   counts.values[i] / total / (upper - lower), rtol=1e-9)
+    # a file saved before the histogram was recorded still draws every figure
+    old = saved.drop_vars(["coefficient_counts", "coefficients_beyond", "coefficient_bin",
+                           "coefficient_bin_lower", "coefficient_bin_upper"])
+    figures = study_figures("olshausen-field-1997", old)
+    texts = [t.get_text() for t in figures["olshausen-field-1997_coefficients.png"].axes[0].texts]
+    assert any("not recorded" in t for t in texts)

@@ -97,4 +97,8 @@ def test_olshausen_field_1996_sweep_records_the_units_of_lam(tmp_path):
         quick=True, executor="serial", output=tmp_path / "sweep", progress=False)
     saved = load_dataset(tmp_path / "sweep" / "sweep.nc")
     assert (saved["status"] == "ok").all(), saved["error"].values
-    assert saved["lam"].attrs["units"] == "units of X"
+    # the unit depends on the prior (the Cauchy prior's lam is in (units of X)^2): both
+    # are stated, and each point's run records its own (the L1 prior's here)
+    assert saved["lam"].attrs["units"] == ("units of X (prior 'l1'); "
+                                           "(units of X)^2 (prior 'cauchy')")
+    assert saved.attrs["lam_units"] == "units of X"

@@ -693,7 +693,9 @@ def learn_dictionary(
         ``reconstruction_error`` (||x - D^T a||^2 / ||x||^2), ``mean_abs_code``,
         ``fraction_active`` (non-zero codes for L1; for Cauchy, whose MAP codes
         are never exactly zero, the fraction with ``|a| > sigma``),
-        ``learning_rate``, ``dictionary_change``; the parameters in ``attrs``.
+        ``learning_rate``, ``dictionary_change``; the parameters in ``attrs``
+        (``sigma``, ``var_goal``, ``gain_rate`` and ``var_eta`` are ``"None"``
+        for ``prior="l1"``, which uses none of them).
         For ``prior="l1"`` and ``inference="map"`` also ``n_unconverged``, the
         samples of the update's minibatch that the solver left short of its
         ``tol`` (warned of once at the end of the run, naming
@@ -976,14 +978,19 @@ def learn_dictionary(
     _warn_if_unsettled(records, lr)
     _warn_duplicated_atoms(D, D0 is not None)
     history = _history(records, dict(
-        n_atoms=n_atoms, n_features=p, lam=lam, prior=prior, sigma=sigma, threshold=threshold,
+        n_atoms=n_atoms, n_features=p, lam=lam, prior=prior, threshold=threshold,
         tau=tau, n_updates=n_updates, batch_size=batch_size, lr=lr, lr_final=lr_final,
         inference=(inference if prior == "l1" else "L-BFGS MAP" if inference == "map"
                    else f"sparsenet: CG, {SPARSENET_CG_STEPS} iterations"),
         init=init if D0 is None else "D0",
         penalty=("lam^2/2 ||a||_0" if l0_penalty else "lam ||a||_1" if prior == "l1"
                  else "lam sum log(1 + (a/sigma)^2)"),
-        var_goal=var_goal, gain_rate=gain_rate, var_eta=var_eta, n_training_samples=n,
+        # the Cauchy prior's scale and gain adaptation: "None" under the L1 prior, which
+        # uses neither (recorded as if used before 2026-12-07)
+        **{name: value if prior == "cauchy" else "None" for name, value in (
+            ("sigma", sigma), ("var_goal", var_goal), ("gain_rate", gain_rate),
+            ("var_eta", var_eta))},
+        n_training_samples=n,
         seed=seed_record, record_every=record_every,
         # the solver settings actually used, defaults included (set by _l1_encoder)
         **(flatten_nested({"inference_params": inference_params}) if prior == "l1" else {}),
