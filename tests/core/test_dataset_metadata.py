@@ -399,6 +399,8 @@ UNUSED_BY_THE_METHOD = {
     ("smith-lewicki-2006-convolutional", "lam"),
     # nor a tolerance of FISTA's (the learner's tol, 1e-3 with method="fista")
     ("smith-lewicki-2006-convolutional", "learning_tol"),
+    # the Cauchy prior's scale: the L1 prior (the default) has none
+    ("olshausen-field-1996", "sigma"),
 }
 
 

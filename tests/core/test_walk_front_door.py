@@ -3,6 +3,7 @@ as a computational neuroscientist would take it: each test pins a fault found th
 
 import errno
 import os
+import re
 
 import numpy as np
 import pytest
@@ -284,6 +285,8 @@ def test_study_show_marks_a_parameter_the_run_cannot_do_without_as_required(name
 
     assert main(["study", "show", name]) == 0
     out = capsys.readouterr().out
-    assert "\n  audio_dir = (required)\n" in out and "\n  sample_rate = None [Hz]\n" in out
+    # a default None says what it stands for (NONE_MEANS), then its unit
+    assert "\n  audio_dir = (required)\n" in out, out
+    assert re.search(r"\n  sample_rate = None \(the first file's rate[^\n]*\) \[Hz\]\n", out), out
     with pytest.raises(ValueError, match="audio_dir"):  # what "required" stands for
         get_study(name).run(quick=True)
