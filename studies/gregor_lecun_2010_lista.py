@@ -26,16 +26,11 @@ Defaults and their sources
 --------------------------
 - Patches: 10x10 (full run) or 8x8 (quick) from whitened natural images; a
   dictionary learned with the Olshausen-Field rule at the same ``lam``.
-- Held-out patches: the test patches (``n_test``) come from the right 20% of the
-  columns of every image, the training patches from the left 80%
-  (``stimuli.split_images``, ``attrs["held_out"]``), so that none shares a pixel
-  with a training patch (drawn from the whole images, 149 of 2,000 16x16
-  evaluation patches were copies of training ones). Since 2026-12-07; numbers
-  here measured before then (unless said re-measured) drew both from the whole
-  images.
-  Small pictures hold out more columns: enough for ``n_test`` distinct patch
-  positions, up to half of them (``attrs["held_out_fraction"]``); more
-  patches than positions would certainly repeat some.
+- Held-out patches: the test patches (``n_test``) come from the held-out right
+  columns of every image, where no training patch lies
+  (:func:`studies._held_out.held_out_split`, ``attrs["held_out"]``). Since
+  2026-12-07; numbers here measured before then (unless said re-measured) drew
+  both from the whole images.
 - Codes: 400 units (4x overcomplete; full) or 128 (2x; quick). ISTA and
   FISTA with the constant step ``1 / L``, ``L = 1.0001 lambda_max(D D^T)``, from
   zero codes, no momentum restart, as in the paper's comparison.

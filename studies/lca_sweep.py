@@ -34,16 +34,11 @@ Defaults and their sources
   FISTA codes, learning rate 1 decaying to 0.1): enough for localized,
   oriented atoms at 1x, not converged at 4x. ``n_updates = 0`` keeps the
   data-initialised dictionary (random patches) instead.
-- Held-out patches: the test patches (``n_test``) come from the right 20% of the
-  columns of every image, the training patches from the left 80%
-  (``stimuli.split_images``, ``attrs["held_out"]``), so that none shares a pixel
-  with a training patch (drawn from the whole images, 149 of 2,000 16x16
-  evaluation patches were copies of training ones). Since 2026-12-07; numbers
-  here measured before then (unless said re-measured) drew both from the whole
-  images.
-  Small pictures hold out more columns: enough for ``n_test`` distinct patch
-  positions, up to half of them (``attrs["held_out_fraction"]``); more
-  patches than positions would certainly repeat some.
+- Held-out patches: the test patches (``n_test``) come from the held-out right
+  columns of every image, where no training patch lies
+  (:func:`studies._held_out.held_out_split`, ``attrs["held_out"]``). Since
+  2026-12-07; numbers here measured before then (unless said re-measured) drew
+  both from the whole images.
 - Gabor-like: R^2 >= 0.8 of the fitted Gabor over the atom's pixels.
 """
 

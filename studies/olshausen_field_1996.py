@@ -21,16 +21,11 @@ Defaults and their sources
   random, and minibatches drawn from that pool with replacement (the full
   run sees each patch 3 times on average); sparsenet draws 100 fresh
   patches from one image per update.
-- Held-out patches: the evaluation patches (``n_eval``) come from the right 20%
-  of the columns of every image, the training patches from the left 80%
-  (``stimuli.split_images``, ``attrs["held_out"]``), so that none shares a pixel
-  with a training patch (drawn from the whole images, 149 of 2,000 16x16
-  evaluation patches were copies of training ones). Since 2026-12-07; numbers
-  here measured before then (unless said re-measured) drew both from the whole
-  images.
-  Small pictures hold out more columns: enough for ``n_eval`` distinct patch
-  positions, up to half of them (``attrs["held_out_fraction"]``); more
-  patches than positions would certainly repeat some.
+- Held-out patches: the evaluation patches (``n_eval``) come from the held-out right
+  columns of every image, where no training patch lies
+  (:func:`studies._held_out.held_out_split`, ``attrs["held_out"]``). Since
+  2026-12-07; numbers here measured before then (unless said re-measured) drew
+  both from the whole images.
 - ``prior="l1"`` (default): the L1 / LCA form of the model with unit-norm atoms
   (Rozell et al. 2008; Olshausen's later sparsenet class code), lam = 0.15
   (0.1 with ``--quick``, 8x8 patches).

@@ -140,16 +140,11 @@ Defaults and their sources
   14.9 s, measured side by side on the loaded machine; re-measured back to
   back on 2026-12-06, two runs each: 19.7 / 21.1 s against 18.7 / 17.1 s,
   1.14x).
-- Held-out patches: the evaluation patches (``n_eval``) come from the right 20%
-  of the columns of every image, the training patches from the left 80%
-  (``stimuli.split_images``, ``attrs["held_out"]``), so that none shares a pixel
-  with a training patch (drawn from the whole images, 149 of 2,000 16x16
-  evaluation patches were copies of training ones). Since 2026-12-07; numbers
-  here measured before then (unless said re-measured) drew both from the whole
-  images.
-  Small pictures hold out more columns: enough for ``n_eval`` distinct patch
-  positions, up to half of them (``attrs["held_out_fraction"]``); more
-  patches than positions would certainly repeat some.
+- Held-out patches: the evaluation patches (``n_eval``) come from the held-out right
+  columns of every image, where no training patch lies
+  (:func:`studies._held_out.held_out_split`, ``attrs["held_out"]``). Since
+  2026-12-07; numbers here measured before then (unless said re-measured) drew
+  both from the whole images.
 - Receptive-field parameters from ``v1model.analysis.fit_gabor`` (Gabor fits:
   centre, orientation, spatial frequency and its standard error, envelope; r2 of
   each fit).

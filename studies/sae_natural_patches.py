@@ -21,16 +21,11 @@ Defaults and their sources
   (quick: 8x8, 128 latents, k = 6, 2,000 steps): sizes chosen so that the
   full run takes under a minute (measured 31-41 s; quick 7-10 s); on the quick
   variant k from 4 to 8 all give Gabor-like atoms.
-- Held-out patches: the evaluation patches (``n_eval``) come from the right 20%
-  of the columns of every image, the training patches from the left 80%
-  (``stimuli.split_images``, ``attrs["held_out"]``), so that none shares a pixel
-  with a training patch (drawn from the whole images, 149 of 2,000 16x16
-  evaluation patches were copies of training ones). Since 2026-12-07; numbers
-  here measured before then (unless said re-measured) drew both from the whole
-  images.
-  Small pictures hold out more columns: enough for ``n_eval`` distinct patch
-  positions, up to half of them (``attrs["held_out_fraction"]``); more
-  patches than positions would certainly repeat some.
+- Held-out patches: the evaluation patches (``n_eval``) come from the held-out right
+  columns of every image, where no training patch lies
+  (:func:`studies._held_out.held_out_split`, ``attrs["held_out"]``). Since
+  2026-12-07; numbers here measured before then (unless said re-measured) drew
+  both from the whole images.
 - Adam, lr = 3e-3, batches of 256, AuxK with k_aux = n_features / 2 and
   coefficient 1/32 (Gao et al. 2024).
 - Gabor-like: R² >= ``v1model.analysis.GABOR_LIKE_R2`` (0.8), the package's
