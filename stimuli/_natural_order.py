@@ -1,9 +1,10 @@
 """Natural order of file names: the numbers in them compared as numbers.
 
 Shared by the loaders that read a folder's files in order (:func:`stimuli.load_images`
-for sparsenet raw files, :func:`stimuli.audio.load_wav_folder`), so that ``image2``
-comes before ``image10`` and ``take2.wav`` before ``take10.wav``, where the order of
-plain text put ``10`` before ``2``.
+for picture files and sparsenet raw files, :func:`stimuli.audio.load_wav_folder`), so
+that ``img2.png`` comes before ``img10.png``, ``image2`` before ``image10`` and
+``take2.wav`` before ``take10.wav``, where the order of plain text put ``10`` before
+``2``.
 """
 
 from __future__ import annotations

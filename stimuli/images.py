@@ -95,7 +95,8 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         folder's raw files are told).
         A folder of image files (PNG, JPEG, TIFF, BMP, PGM), or one such
         file. A folder holding a single ``.mat`` file reads that file (one
-        holding pictures too reads the pictures, with a warning). Subfolders
+        holding pictures too reads the pictures, with a warning, as does a
+        folder of sparsenet raw files that holds pictures too). Subfolders
         are not read: a folder without images is refused saying what files
         it holds and naming its subfolders that hold images (Olshausen's
         ``images/`` beside ``A144.mat``, his basis).
@@ -131,10 +132,11 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     max_images : int, optional
         Keep only the first ``max_images`` images (of a folder or a list, only
         the first ``max_images`` are read: whether their sizes differ is
-        judged among those). A folder's images come in the order of their
-        files: picture files in name order (``img10.png`` before
-        ``img2.png``), sparsenet raw files in the order of their numbers
-        (``image2`` before ``image10``).
+        judged among those). A folder's images come in the natural order of
+        their file names, numbers compared as numbers: ``img2.png`` before
+        ``img10.png`` (the order of plain text, before 2026-12-07, put
+        ``img10.png`` first), sparsenet raw files ``image2`` before
+        ``image10``.
     name : str, default "source"
         The caller's name of ``source`` (e.g. ``"images"``), used in messages.
     progress : bool or None, default None
@@ -152,7 +154,9 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         PNG's transparent colour) is composited onto white: a fully
         transparent pixel is 1. Integer pixels (of a picture file, an
         array or a ``.mat`` file) are divided by their type's largest value (255 for 8 bits,
-        65535 for 16 bits); 32-bit
+        65535 for 16 bits; 16-bit colour PNGs, RGB, RGBA or gray + alpha, are
+        read at 8 bits, as Pillow reads them, with a warning: 16-bit TIFFs
+        and 16-bit gray PNGs are read whole); 32-bit
         integer pixels (Pillow's mode ``"I"``, e.g. a 16-bit camera's data
         saved as a 32-bit TIFF) by 65535 when they all lie in [0, 65535],
         else, like every integer type, by their type's largest value, as
@@ -231,6 +235,8 @@ def _array_images(source, name="source"):
         # palette one its palette's indices taken for gray levels; a phone's portrait, opened,
         # came out on its side (its EXIF orientation)
         orientation = source.getexif().get(0x0112, 1)
+        if source.format == "PNG" and getattr(source, "filename", ""):  # opened, as its file
+            _warn_png_read_at_8_bits([source.filename], name)
         source = _to_gray(_exif_oriented(_pil_pixels(source), orientation))
     elif not hasattr(source, "dtype") and hasattr(source, "__array_interface__"):
         source = np.asarray(source)
@@ -522,8 +528,7 @@ def _imread(path):
                     f"a file of {pages} pages (a multi-page TIFF, an animation): one picture "
                     "per file is read; save the pages as separate files, or read them "
                     "yourself and pass the array (n_images, height, width)")
-            if image.mode == "CMYK" or (image.mode in ("P", "L", "RGB")
-                                        and "transparency" in image.info):
+            if image.mode == "CMYK" or _has_transparent_colour(image):
                 # a PNG's transparent colour (tRNS chunk; palette PNGs): imread drops it, and
                 # the hidden colour underneath came out where an alpha channel gives white
                 return _exif_oriented(_pil_pixels(image), orientation)
@@ -556,12 +561,28 @@ def _is_pil_image(source):
     return pil is not None and isinstance(source, pil.Image)
 
 
+def _has_transparent_colour(image):
+    """Whether the PIL image ``image`` has a transparent colour (a PNG's tRNS chunk) that
+    :func:`_pil_pixels` turns into alpha: palette, gray (1, 8 or 16 bits) and RGB ones."""
+    return "transparency" in image.info and (image.mode in ("P", "1", "L", "RGB")
+                                              or image.mode.startswith("I;16"))
+
+
 def _pil_pixels(image):
     """The pixels of the PIL image ``image`` as gray (+ alpha), RGB or RGBA values, which
     :func:`_to_gray` takes: a palette's colours (not its indices), CMYK and other colour
     spaces as RGB, a transparent colour (a PNG's tRNS chunk) as alpha."""
     mode = image.mode
-    if mode in ("P", "L", "RGB") and "transparency" in image.info:
+    if _has_transparent_colour(image) and (mode == "1" or mode.startswith("I;16")):
+        # a 1-bit or 16-bit gray PNG's transparent level: imread dropped it (a transparent
+        # pixel kept its level where documented as white), and convert("RGBA") would take
+        # 16 bits to 8; gray + alpha instead, at the pixels' own depth
+        gray = np.asarray(image)
+        gray, opaque = ((gray.astype(np.float64), 1.0) if mode == "1"
+                        else (gray.astype(np.uint16), np.iinfo(np.uint16).max))
+        alpha = np.where(gray == image.info["transparency"], 0, opaque).astype(gray.dtype)
+        return np.dstack([gray, alpha])
+    if _has_transparent_colour(image):
         image = image.convert("RGBA")
     elif mode not in _PIL_READ_AS_THEY_ARE and not mode.startswith("I;16"):
         image = image.convert("RGBA" if mode in ("PA", "La", "RGBa") else "RGB")
@@ -707,8 +728,58 @@ def _read_image_file(f, name="source", what=None):
 
 
 def _read_image_files(files, size, name="source", progress=None):
-    return _read_pictures(files, lambda f: _read_image_file(f, name), size, name, progress,
-                          [repr(str(f)) for f in files], files)
+    """The picture files ``files`` as one stack (:func:`_read_pictures`), their 16-bit
+    colour PNGs warned of (:func:`_warn_png_read_at_8_bits`)."""
+    images = _read_pictures(files, lambda f: _read_image_file(f, name), size, name, progress,
+                            [repr(str(f)) for f in files], files)
+    _warn_png_read_at_8_bits(files, name)
+    return images
+
+
+#: the PNG colour types whose 16-bit pixels Pillow, the reader, gives at 8 bits (as its
+#: modes RGB and RGBA): RGB (2), gray + alpha (4) and RGBA (6); 16-bit gray (0) is read whole
+_PNG_TYPES_READ_AT_8_BITS = {2: "RGB", 4: "gray + alpha", 6: "RGBA"}
+
+
+def _png_read_at_8_bits(path):
+    """The kind of 16-bit colour pixels (``"RGB"``, ``"gray + alpha"``, ``"RGBA"``) of the
+    PNG file ``path``, which Pillow reads at 8 bits; None for any other file."""
+    if Path(path).suffix.lower() != ".png":
+        return None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(26)
+    except OSError:
+        return None
+    # the signature (8 bytes), then the IHDR chunk: its length and type (8), width and
+    # height (8), bit depth (byte 24) and colour type (byte 25)
+    if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return _PNG_TYPES_READ_AT_8_BITS.get(head[25]) if head[24] == 16 else None
+
+
+def _warn_png_read_at_8_bits(files, name):
+    """Warn, once for ``files``, of their 16-bit colour PNGs (:func:`_png_read_at_8_bits`):
+    Pillow gives them at 8 bits, so a dim 16-bit RGB picture (levels 0-2000 of 65535) came
+    back with 8 gray levels instead of ~2000, and whitened 34% away from its own pixels,
+    while the same picture as a 16-bit TIFF or gray PNG was read whole."""
+    lost = [(f, kind) for f in files if (kind := _png_read_at_8_bits(f)) is not None]
+    if not lost:
+        return
+    f, kind = lost[0]
+    if len(files) == 1:
+        what, its, them = f"{str(f)!r} is a PNG of 16-bit {kind} pixels", "its", "it"
+    else:
+        are = "is a PNG" if len(lost) == 1 else "are PNGs"
+        what = (f"{len(lost)} of the {len(files)} picture files {are} of 16-bit colour "
+                f"pixels (the first, {str(f)!r}, 16-bit {kind})")
+        its, them = "their", "them"
+    warnings.warn(
+        f"{name}: {what}, which Pillow, the reader, gives at 8 bits: {its} levels are "
+        f"rounded to steps of 1/255 (a dim picture keeps only a few gray levels); save "
+        f"{them} as 16-bit TIFF or 16-bit grayscale PNG (formats read at their full 16 "
+        f"bits), or read {them} yourself and pass the array", UserWarning,
+        stacklevel=user_stacklevel())
 
 
 def _read_pictures(items, read, size, name, progress, labels, files=None):
@@ -762,11 +833,12 @@ def _read_picture_list(items, size, name="source", progress=None):
     """The pictures of a list of picture files and 2-D arrays, by the rule of a folder's
     files (:func:`_read_pictures`): as a stack of one shape, they were refused as "not a
     numeric array" when the arrays differed in size, and a list of paths in any case."""
-    labels = []
+    labels, paths = [], []
     for i, item in enumerate(items):
         label = f"{name}[{i}]"
         if isinstance(item, (str, os.PathLike)):
             path = image_source_path(item, label)
+            paths.append(path)
             if path.is_dir() or path.suffix.lower() not in IMAGE_SUFFIXES:
                 raise ValueError(
                     f"{label}: {str(path)!r} is not a picture file: a list holds picture "
@@ -791,18 +863,24 @@ def _read_picture_list(items, size, name="source", progress=None):
                                     f"{name}[{i}], image file {str(item)!r},")
         return _array_images(item, f"{name}[{i}]")[0]  # integer pixels scaled as a file's
 
-    return _read_pictures(list(range(len(items))), read, size, name, progress, labels)
+    images = _read_pictures(list(range(len(items))), read, size, name, progress, labels)
+    _warn_png_read_at_8_bits(paths, name)
+    return images
 
 
 def _folder_contents(path):
     """The picture files, sparsenet raw files, ``.mat`` files and picture files of an unread
-    format (:data:`UNREAD_PICTURE_SUFFIXES`) of a folder, in name order
-    (:func:`_load_folder` reads the raw files in the order of their numbers).
+    format (:data:`UNREAD_PICTURE_SUFFIXES`) of a folder, each in natural order
+    (:func:`~stimuli._natural_order.natural_key`: ``img2.png`` before ``img10.png``, as
+    the raw files ``image2`` before ``image10`` and a folder's WAV files are read; the
+    order of plain text read ``img10.png`` before ``img2.png``, so ``max_images=3`` of
+    ``img0`` ... ``img11`` kept img0, img1 and img10).
 
     Hidden files (``.DS_Store``, macOS's ``._IMAGES.mat`` companions) are left out,
     both when the folder is read and when :func:`is_prewhitened` judges it.
     """
-    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    files = sorted((p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")),
+                   key=lambda p: natural_key(p.name))
     pictures = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     raw = [p for p in files if _is_raw_file(p)]
     mats = [p for p in files if p.suffix.lower() == ".mat"]
@@ -820,6 +898,17 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
             f"file(s) ({', '.join(repr(m.name) for m in mats[:3])}): the pictures are read, "
             "not the .mat; give the .mat file's path to read it",
             UserWarning, stacklevel=user_stacklevel())
+    if pictures and raw:
+        # sparsenet's image0 ... image9 beside a PNG saved into their folder (a figure, a
+        # preview): the PNG alone was read, unsaid, and is_prewhitened called it unwhitened
+        listed = ", ".join(repr(r.name) for r in raw[:3]) + (", ..." if len(raw) > 3 else "")
+        warnings.warn(
+            f"{name}: folder {str(path)!r} holds {len(pictures)} picture file(s) "
+            f"({', '.join(repr(q.name) for q in pictures[:3])}"
+            f"{', ...' if len(pictures) > 3 else ''}) and {len(raw)} sparsenet raw file(s) "
+            f"({listed}): the pictures are read, not the raw files (whitened images, "
+            "Olshausen's); move the picture files out of the folder to read the raw files, "
+            "or give one raw file's path", UserWarning, stacklevel=user_stacklevel())
     if pictures:
         # a photograph folder's WEBP or GIF files were left out unsaid: fewer images
         if unread:
@@ -832,7 +921,7 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
                 UserWarning, stacklevel=user_stacklevel())
         return _read_image_files(pictures[:max_images], size, name, progress)
     if raw:
-        raw = sorted(raw, key=natural_key)[:max_images]
+        raw = raw[:max_images]
 
         resized = []  # the shapes of the raw pictures size resizes (not merely crops)
 
@@ -958,7 +1047,7 @@ def _source_files(source, max_images=None):
     path = check_path(source, "source", "file or folder")
     if path.is_dir():
         pictures, raw, _, _ = _folder_contents(path)
-        files = pictures or sorted(raw, key=natural_key)  # as _load_folder reads them
+        files = pictures or raw  # as _load_folder reads them
         return files[:max_images] if files else None
     return [path] if path.suffix.lower() in IMAGE_SUFFIXES or _is_raw_file(path) else None
 
@@ -1216,6 +1305,23 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
     UserWarning
         For a DataArray ``images`` whose attrs say it is whitened already
         (``whitened`` or ``prewhitened`` true, :data:`WHITENED_ATTRS`).
+
+    Notes
+    -----
+    An array does not say whether it is whitened, and its spectrum does not
+    tell reliably: the power at 8-16 cycles/picture over that at 32-64 is
+    6.1 and 6.5 for the embedded textures (grass, gravel) unwhitened, 0.5 to
+    5.0 for the embedded photographs whitened (256 x 256, measured
+    2026-12-07). So ``whiten`` filters whatever it is given. Whitening
+    whitened pictures again multiplies their flat spectrum by R(f) a second
+    time, a high-pass: on Olshausen's ten images (already whitened) the share
+    of the variance below f0 / 4 fell from 15% to 2.6% and that from f0 / 2
+    to f0 rose from 47% to 69% (measured 2026-12-07). To keep whitened
+    pictures from being whitened twice, read them with :func:`load_whitened`
+    (it tells Olshausen's files by their layout, and takes
+    ``prewhitened=True`` for any other source), or hold them as a DataArray
+    whose attrs say so, ``xarray.DataArray(images, dims=("image", "y", "x"),
+    attrs={"whitened": 1})``, which ``whiten`` warns of.
     """
     _refuse_colour(images, "images")
     _warn_whitened_attr(images, "images")

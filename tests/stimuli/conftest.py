@@ -1,5 +1,7 @@
 """Fixtures of the stimulus tests."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -23,3 +25,43 @@ def write_matlab_v73():
     """``write_matlab_v73(path, name, cube)``: ``cube`` (height, width, n) saved under
     ``name`` in a MATLAB v7.3 (HDF5) MAT-file."""
     return _write_matlab_v73
+
+
+def _write_png(path, pixels, transparent=None):
+    """A PNG file of ``pixels`` (height, width) or (height, width, channels), bool (1-bit
+    gray), uint8 or uint16, channels 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA),
+    written by hand: neither Pillow nor imageio writes 16-bit colour PNGs, nor a 16-bit
+    gray one with a transparent level (the signature, IHDR, tRNS for ``transparent``, the
+    gray level shown as transparent, one IDAT of unfiltered rows (filter byte 0), IEND;
+    big-endian samples, as the format stores them)."""
+    import struct
+    import zlib
+
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    height, width, channels = pixels.shape
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    if pixels.dtype == bool:  # 1 bit per pixel, 8 to a byte, each row padded to bytes
+        depth, rows = 1, np.packbits(pixels[:, :, 0], axis=1)
+    else:
+        depth = 8 * pixels.dtype.itemsize
+        rows = pixels.astype(pixels.dtype.newbyteorder(">")).reshape(height, -1)
+    data = b"".join(b"\x00" + row.tobytes() for row in rows)
+
+    def chunk(kind, body):
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    trns = b"" if transparent is None else chunk(b"tRNS", struct.pack(">H", transparent))
+    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + trns
+                           + chunk(b"IDAT", zlib.compress(data)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="session")
+def write_png():
+    """``write_png(path, pixels, transparent=None)``: ``pixels`` (bool, uint8 or uint16;
+    gray, gray + alpha, RGB or RGBA channels last) saved as a PNG file, 16-bit colour too;
+    ``transparent``: a gray picture's transparent level (tRNS)."""
+    return _write_png

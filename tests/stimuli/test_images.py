@@ -491,6 +491,37 @@ def test_hidden_files_do_not_change_how_a_folder_is_judged(tmp_path, rng):
     np.testing.assert_array_equal(load_images(raw)[0], cube[:, :, 0].astype(">f4"))
 
 
+def test_a_picture_beside_sparsenet_raw_files_is_read_with_a_word(tmp_path, rng):
+    """A PNG saved into the folder of Olshausen's raw files (a figure, a preview) was read
+    alone, the raw images left out unsaid (and is_prewhitened said False), where a .mat
+    beside pictures was warned of. The pictures are still read, as beside a .mat, but
+    the warning names both kinds of files and how to read the raw ones."""
+    from PIL import Image
+
+    cube = rng.standard_normal((3, 16, 16))
+    for i, image in enumerate(cube):
+        image.astype(">f4").tofile(tmp_path / f"image{i}")
+    preview = (rng.random((16, 16)) * 255).astype(np.uint8)
+    Image.fromarray(preview).save(tmp_path / "preview.png")
+    with pytest.warns(UserWarning, match=(
+            r"images: folder '[^']*' holds 1 picture file\(s\) \('preview\.png'\) and 3 "
+            r"sparsenet raw file\(s\) \('image0', 'image1', 'image2'\): the pictures are "
+            r"read, not the raw files .*move the picture files out of the folder")):
+        read = load_images(tmp_path, name="images")
+    np.testing.assert_array_equal(read, preview[None] / 255)  # what the warning says
+    assert not is_prewhitened(tmp_path)  # judged on the files read, as before
+    (tmp_path / "preview.png").unlink()  # as the warning advises: the raw files, in order
+    np.testing.assert_array_equal(load_images(tmp_path), cube.astype(">f4"))
+    # a .mat beside pictures, the same rule and its own word
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": np.moveaxis(cube, 0, -1)})
+    Image.fromarray(preview).save(tmp_path / "preview.png")
+    with pytest.warns(UserWarning) as caught:
+        load_images(tmp_path)
+    said = " ".join(str(w.message) for w in caught)
+    assert "the pictures are read, not the .mat" in said
+    assert "the pictures are read, not the raw files" in said
+
+
 # imageio tries its legacy DICOM plugin on the broken file, which warns of its deprecation
 @pytest.mark.filterwarnings("ignore:The legacy `DICOM` plugin:DeprecationWarning")
 def test_max_images_reads_only_the_first_files(tmp_path, rng):

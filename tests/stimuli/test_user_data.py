@@ -99,9 +99,61 @@ def test_32_bit_pixels_beyond_16_bits_are_divided_by_the_largest_value_of_their_
     assert "2**31 - 1 for ``int32`` and 2**32 - 1 for ``uint32``" in doc
 
 
+def test_16_bit_colour_pngs_are_warned_of_as_read_at_8_bits(tmp_path, write_png):
+    """Pillow reads 16-bit RGB, RGBA and gray + alpha PNGs at 8 bits: a dim picture (levels
+    0-2000 of 65535, a linear exposure) came back with 8 gray levels, unsaid, while the
+    same pixels as a 16-bit TIFF or a 16-bit gray PNG are read whole."""
+    tifffile = pytest.importorskip("tifffile")
+
+    levels = (np.linspace(0, 2000, 24 * 24).reshape(24, 24)).round().astype(np.uint16)
+    rgb = np.dstack([levels] * 3)  # gray in colour: its gray is the levels themselves
+    opaque = np.full_like(levels, 65535)
+    write_png(tmp_path / "gray16.png", levels)
+    tifffile.imwrite(tmp_path / "rgb16.tif", rgb, photometric="rgb")
+    write_png(tmp_path / "rgb8.png", (rgb // 256).astype(np.uint8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # read whole, or 8 bits said by the file: no word
+        for f in ("gray16.png", "rgb16.tif"):
+            np.testing.assert_allclose(load_images(tmp_path / f)[0], levels / 65535,
+                                       rtol=1e-12, atol=1e-15)
+        load_images(tmp_path / "rgb8.png")
+    for f, pixels, kind in (("rgb16.png", rgb, "RGB"),
+                            ("rgba16.png", np.dstack([rgb, opaque]), "RGBA"),
+                            ("la16.png", np.dstack([levels, opaque]), "gray \\+ alpha")):
+        write_png(tmp_path / f, pixels)
+        with pytest.warns(UserWarning, match=(
+                rf"images: '[^']*{f}' is a PNG of 16-bit {kind} pixels, which Pillow, the "
+                r"reader, gives at 8 bits: its levels are rounded to steps of 1/255")):
+            read = load_images(tmp_path / f, name="images")[0]
+        # what the warning says: the high byte of each level (2000 // 256 = 7), of 65535
+        np.testing.assert_allclose(read, (levels // 256) / 255, atol=1e-12)
+        assert len(np.unique(read)) == 8
+    # a folder, and a list of files, once for all, counting the files
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for f in ("a.png", "b.png"):
+        write_png(folder / f, rgb)
+    write_png(folder / "c.png", levels)
+    with pytest.warns(UserWarning, match=r"2 of the 3 picture files are PNGs of 16-bit colour "
+                      r"pixels \(the first, '[^']*a\.png', 16-bit RGB\)") as caught:
+        load_images(folder)
+    assert sum("16-bit" in str(w.message) for w in caught) == 1
+    with pytest.warns(UserWarning, match=r"1 of the 2 picture files is a PNG of 16-bit colour"):
+        load_images([folder / "c.png", folder / "b.png", levels / 65535])
+    from PIL import Image
+
+    with Image.open(folder / "a.png") as opened:  # the file opened: read (and warned) as it
+        with pytest.warns(UserWarning, match=r"images: '[^']*a\.png' is a PNG of 16-bit RGB"):
+            np.testing.assert_allclose(load_images(opened, name="images")[0],
+                                       (levels // 256) / 255, atol=1e-12)
+
+
 def test_max_images_keeps_the_first_files_in_the_documented_order(tmp_path):
-    """Picture files in name order (img10 before img2); sparsenet raw files in the order
-    of their numbers (image10 after image9), as load_images' docstring says."""
+    """Picture files and sparsenet raw files alike in natural order (img2 before img10,
+    image9 before image10), as load_images' docstring says: picture files came in the
+    order of plain text (img0, img1, img10, img11, img2, ...), so max_images=3 kept
+    img0, img1 and img10, and a folder's pictures were not in the order of its raw files
+    or its WAV files."""
     from PIL import Image
 
     pictures, raw = tmp_path / "pictures", tmp_path / "raw"
@@ -110,11 +162,10 @@ def test_max_images_keeps_the_first_files_in_the_documented_order(tmp_path):
     for i in range(12):
         Image.fromarray(np.full((8, 8), 10 * i, np.uint8)).save(pictures / f"img{i}.png")
         np.full((8, 8), i, ">f4").tofile(raw / f"image{i}")
-    by_name = sorted(range(12), key=lambda i: f"img{i}.png")  # 0, 1, 10, 11, 2, ...
-    assert by_name[:4] == [0, 1, 10, 11]
-    np.testing.assert_allclose(load_images(pictures)[:, 0, 0], np.array(by_name) * 10 / 255)
+    # each picture's gray level is 10 times its number: the numbers in order, 0 ... 11
+    np.testing.assert_allclose(load_images(pictures)[:, 0, 0], np.arange(12) * 10 / 255)
     np.testing.assert_allclose(load_images(pictures, max_images=3)[:, 0, 0],
-                               np.array([0, 1, 10]) * 10 / 255)
+                               np.arange(3) * 10 / 255)
     np.testing.assert_array_equal(load_images(raw)[:, 0, 0], np.arange(12))
     np.testing.assert_array_equal(load_images(raw, max_images=11)[:, 0, 0], np.arange(11))
 
@@ -380,6 +431,26 @@ def test_a_png_transparent_colour_is_white_as_an_alpha_channel_is(tmp_path, mode
     # as an RGBA file with the same alpha
     Image.fromarray((rgba * 255).round().astype(np.uint8), "RGBA").save(tmp_path / "a.png")
     np.testing.assert_allclose(load_images(tmp_path / "a.png")[0], expected, atol=1e-12)
+
+
+def test_a_1_or_16_bit_gray_pngs_transparent_level_is_white(tmp_path, write_png):
+    """The transparent level of a 16-bit or 1-bit gray PNG (tRNS) was dropped, as the
+    other modes' once was: its pixels kept their level (5000 / 65535 = 0.076) where the
+    docstring says a fully transparent pixel is 1. The other pixels keep their 16 bits."""
+    from PIL import Image
+
+    levels = (np.arange(64).reshape(8, 8) * 1000).astype(np.uint16)
+    write_png(tmp_path / "gray16.png", levels, transparent=5000)
+    expected = np.where(levels == 5000, 1.0, levels / 65535)  # composited onto white
+    np.testing.assert_allclose(load_images(tmp_path / "gray16.png")[0], expected,
+                               rtol=1e-12, atol=1e-15)
+    with Image.open(tmp_path / "gray16.png") as opened:  # a PIL image, read as its file
+        np.testing.assert_allclose(load_images(opened)[0], expected, rtol=1e-12, atol=1e-15)
+    ink = np.indices((8, 16)).sum(axis=0) % 3 == 0  # 1-bit line art, black transparent
+    write_png(tmp_path / "ink.png", ink, transparent=0)
+    np.testing.assert_array_equal(load_images(tmp_path / "ink.png")[0], np.ones((8, 16)))
+    write_png(tmp_path / "ink_white.png", ink, transparent=1)  # white transparent: as it is
+    np.testing.assert_array_equal(load_images(tmp_path / "ink_white.png")[0], ink)
 
 
 def test_photographs_saved_under_the_key_images_are_whitened(tmp_path):
