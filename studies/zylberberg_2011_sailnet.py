@@ -59,7 +59,7 @@ REFERENCE = (
 )
 #: units of the attrs that vary between a sweep's points (the wall clock: also between runs)
 PARAMETER_UNITS = {"patch_size": "pixel", "p": "spikes/image", "theta0": "1",
-                   "wall_time": "s", **gabor_fit_units()}
+                   "wall_time": "s", "brian2_tau": "s", **gabor_fit_units()}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}
@@ -157,7 +157,10 @@ def run(
         ``gabor_max_frequency``, ...), and scalars ``overlap_correlation`` (Pearson r of W_ij
         with the overlap), ``brian2_agreement`` (fraction of equal counts).
         ``attrs["wall_time"]`` is the learning's wall-clock time (s): the one
-        attr that differs between runs of one seed.
+        attr that differs between runs of one seed. ``attrs["dtype"]`` is the
+        learning kernel's precision; ``eval_counts`` are counted in float64 (its
+        ``dtype`` attr), and ``attrs["brian2_tau"]`` is the Brian2 network's membrane
+        time constant (s; its clock steps ``eta * brian2_tau``).
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
@@ -173,6 +176,7 @@ def run(
     from stimuli.images import check_patch_size
     from studies._checks import check_images, image_source_attr
     from v1model.spiking._brian import TARGETS, check_synapses_fit
+    from v1model.spiking.sailnet import BRIAN2_TAU
     from v1model.analysis import fit_gabor, reliable_gabor_fits
     from v1model.analysis._common import pearson_r
     from v1model.validation import (as_generator, check_bool, check_choice, check_fits_in_memory,
@@ -184,6 +188,7 @@ def run(
     patch_size = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]),
                            "patch_size", minimum=2)
     # one unit per pixel at any patch size, as the defaults (8x8: 64, 16x16: 256)
+    n_given = n_neurons
     n_neurons = check_int(following_default(n_neurons, quick, QUICK_DEFAULTS["n_neurons"],
                                             patch_given, lambda: patch_size**2),
                           "n_neurons", minimum=1)
@@ -198,7 +203,13 @@ def run(
                          "n_brian2", minimum=0)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
     n_brian2 = min(n_brian2, n_eval)  # Brian2 runs on held-out patches: at most n_eval of them
-    _check_learning_parameters(patch_size, n_neurons, p, alpha, beta, gamma, theta0, batch_size)
+    # n_neurons follows a given patch_size: its errors say so (patch_size=300 was refused as
+    # "n_neurons=90000 neurons would take ...", a parameter the user never gave)
+    origin = (f"; n_neurons is the default patch_size**2 for patch_size={patch_size}: give "
+              f"a smaller patch_size, or n_neurons" if n_given is None and patch_given is not None
+              else "")
+    _check_learning_parameters(patch_size, n_neurons, p, alpha, beta, gamma, theta0, batch_size,
+                               origin)
     if n_brian2 > 0:  # sailnet_inference's check, under this study's name
         check_choice(brian2_target, "brian2_target", TARGETS)
     check_bool(progress, "progress")  # "abc" would be truthy
@@ -249,8 +260,10 @@ def run(
     fit = fit_gabor(ds["Q"].values, progress=progress)
     reliable = reliable_gabor_fits(fit).values
 
+    # counted in float64 (the learning's kernel ran in attrs["dtype"], float32)
     ds["eval_counts"] = (("sample", "neuron"), counts.astype(np.int32),
-                         {"long_name": "spikes per held-out patch", "units": "spikes/image"})
+                         {"long_name": "spikes per held-out patch", "units": "spikes/image",
+                          "dtype": "float64"})
     ds["rf_spread"] = ("neuron", rf_spread(ds["Q"].values),
                        {"long_name": "spatial spread of the receptive field", "units": "pixel"})
     ds["rf_overlap"] = (("neuron", "neuron_pre"), overlap,
@@ -276,6 +289,8 @@ def run(
         images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_eval=n_eval,
         n_brian2=n_brian2, brian2_target=brian2_target, eval_border=eval_border,
+        # the Brian2 network's membrane time constant (s): its clock steps eta * brian2_tau
+        brian2_tau=BRIAN2_TAU,
         **split,
         # the settings and bounds of the fits, which the reliable ones depend on
         **gabor_fit_attrs(fit), n_reliable_fits=int(reliable.sum()),
@@ -286,11 +301,12 @@ def run(
 
 
 def _check_learning_parameters(patch_size, n_neurons, p, alpha, beta, gamma, theta0,
-                               batch_size) -> None:
+                               batch_size, n_neurons_origin="") -> None:
     """:func:`v1model.spiking.learn_sailnet`'s checks of the parameters the study
     passes on (its own function and messages, at its default ``n_steps``), made
     before the images are loaded; the patch size against the images' comes once
-    they are."""
+    they are. ``n_neurons_origin``: said at the end of the messages about ``n_neurons``
+    when the user did not give it."""
     import inspect
 
     from v1model.spiking import learn_sailnet
@@ -298,7 +314,8 @@ def _check_learning_parameters(patch_size, n_neurons, p, alpha, beta, gamma, the
     from v1model.validation import check_int
 
     n_steps = inspect.signature(learn_sailnet).parameters["n_steps"].default  # not passed on
-    learning_parameters(n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps)
+    learning_parameters(n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps,
+                        n_neurons_origin=n_neurons_origin)
     check_int(patch_size, "patch_size", minimum=2)
 
 

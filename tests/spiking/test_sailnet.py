@@ -638,6 +638,24 @@ def test_rf_overlap_keeps_the_sign():
     np.testing.assert_allclose(rf_overlap(Q), want, atol=1e-12)
 
 
+def test_rf_overlap_stays_in_its_documented_range():
+    """Rounding put the overlap of a field with itself up to a few eps past 1 (seen:
+    1 + 4.4e-16 on these fields, and an opposite one's to -1 - 2.2e-16), and np.arccos,
+    the angle between two fields, gave NaN there. Against the cosine by its formula in
+    extended precision, to rounding."""
+    from v1model.spiking import rf_overlap
+
+    Q = np.random.default_rng(0).standard_normal((50, 64))
+    Q = np.vstack([Q, -Q[:3], 7.0 * Q[:3]])  # opposite and parallel fields too
+    overlap = rf_overlap(Q)
+    assert overlap.max() <= 1.0 and overlap.min() >= -1.0
+    assert np.all(np.isfinite(np.arccos(overlap)))
+    Ql = Q.astype(np.longdouble)
+    norms = np.sqrt((Ql * Ql).sum(axis=1))
+    np.testing.assert_allclose(overlap, (Ql @ Ql.T / np.outer(norms, norms)).astype(float),
+                               rtol=0, atol=1e-12)
+
+
 def test_huge_n_updates_is_refused_by_name():
     """NumPy's "Unable to allocate 7.28 TiB" named no argument: 6 float64 statistics per
     recorded update, 4.8e13 bytes for 10**12 updates recorded every 1 (2.4e13 every 2)."""
@@ -666,6 +684,16 @@ def test_too_many_neurons_for_the_memory_are_refused_by_name(monkeypatch):
         181, 181)
     with pytest.raises(ValueError, match=message):
         zylberberg_2011_sailnet.run(quick=True, n_neurons=200, progress=False)
+    # n_neurons not given follows patch_size (15**2 = 225): the message said n_neurons=225
+    # alone, a parameter the user never gave
+    with pytest.raises(ValueError, match=r"^n_neurons=225 neurons would take .* would fit\); "
+                                         r"n_neurons is the default patch_size\*\*2 for "
+                                         r"patch_size=15: give a smaller patch_size, or "
+                                         r"n_neurons$"):
+        zylberberg_2011_sailnet.run(quick=True, patch_size=15, progress=False)
+    # given, n_neurons is the user's own: nothing is added
+    with pytest.raises(ValueError, match=r"would fit\)$"):
+        zylberberg_2011_sailnet.run(quick=True, patch_size=15, n_neurons=225, progress=False)
 
 
 def test_the_study_refuses_held_out_patches_that_do_not_fit_before_learning(monkeypatch):
@@ -1157,3 +1185,71 @@ def test_learning_from_images_leaves_the_process_warning_filters_alone(
     assert draws == [1, 2]
     assert layout == ["data has shape (48, 48, 12), read as 48 pictures of 48 x 12 pixels "
                       + layout[0].split("pixels ", 1)[1], text, text]
+
+
+def _labelled(Q, W, theta, labels):
+    """``Q``, ``W`` and ``theta`` as learn_sailnet's DataArrays, neurons labelled ``labels``."""
+    k = len(labels)
+    return (xr.DataArray(Q.reshape(k, 6, 6), dims=("neuron", "y", "x"),
+                         coords={"neuron": labels}),
+            xr.DataArray(W, dims=("neuron", "neuron_pre"),
+                         coords={"neuron": labels, "neuron_pre": labels}),
+            xr.DataArray(theta, dims="neuron", coords={"neuron": labels}))
+
+
+def test_weights_whose_neuron_labels_disagree_are_refused(weights):
+    """Q, W and theta are paired by position: theta.sortby(theta) gave every field another
+    neuron's threshold and counts labelled by Q's neurons, with no word (seen: 70 of the
+    288 counts of this batch changed)."""
+    X, Q, W, theta = weights
+    fields, inhibition, thresholds = _labelled(Q, W, theta, np.arange(100, 124))
+    ref = _authors_activities(X, Q, W, theta)
+    with pytest.raises(ValueError, match=r"neuron labels of theta differ from those of Q: "
+                                         r"at position 0, \d+ against 100"):
+        sailnet_inference(X, fields, inhibition, thresholds.sortby(thresholds), dtype=np.float64)
+    # W of another subset of presynaptic neurons than Q's
+    keep, other = [3, 1, 7], [3, 1, 8]
+    with pytest.raises(ValueError, match=r"neuron labels of W's neuron_pre differ from those "
+                                         r"of Q: at position 2, 108 against 107 \(1 of 3"):
+        sailnet_inference(X, fields.isel(neuron=keep),
+                          inhibition.isel(neuron=keep, neuron_pre=other),
+                          thresholds.isel(neuron=keep))
+    # the fix the message gives: theta and W put in Q's order give the authors' counts
+    shuffled = thresholds.sortby(thresholds)
+    counts = sailnet_inference(
+        X, fields, inhibition.sortby(thresholds).sel(neuron=fields["neuron"],
+                                                     neuron_pre=fields["neuron"].values),
+        shuffled.sel(neuron=fields["neuron"]), dtype=np.float64)
+    np.testing.assert_array_equal(counts.values, ref)
+    # one subset, in any order, in all three: the authors' counts of that subnetwork
+    sub = [5, 2, 9]
+    counts = sailnet_inference(X, fields.isel(neuron=sub),
+                               inhibition.isel(neuron=sub, neuron_pre=sub),
+                               thresholds.isel(neuron=sub), dtype=np.float64)
+    np.testing.assert_array_equal(counts["neuron"].values, [105, 102, 109])
+    np.testing.assert_array_equal(
+        counts.values, _authors_activities(X, Q[sub], W[np.ix_(sub, sub)], theta[sub]))
+
+
+def test_labelled_counts_record_the_precision_they_were_computed_in(weights):
+    """The counts' attrs said n_steps, eta and simulator, not the kernel's precision, whose
+    float32 default may move a threshold crossing against float64."""
+    X, Q, W, theta = weights
+    fields = _labelled(Q, W, theta, np.arange(24))[0]
+    assert sailnet_inference(X, fields, W, theta).attrs["dtype"] == "float32"
+    counts = sailnet_inference(X, fields, W, theta, dtype=np.float64)
+    assert counts.attrs["dtype"] == "float64"
+    # the Brian2 network's tau and target are the numpy kernel's to refuse, not to record
+    assert "tau" not in counts.attrs and "target" not in counts.attrs
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+def test_brian2_counts_record_tau_and_target(weights):
+    X, Q, W, theta = weights
+    fields = _labelled(Q, W, theta, np.arange(24))[0]
+    counts = sailnet_inference(X[:3], fields, W, theta, simulator="brian2", target="numpy",
+                               tau=0.02)
+    assert counts.attrs["tau"] == 0.02 and counts.attrs["target"] == "numpy"
+    assert counts.attrs["dtype"] == "float64" and counts.attrs["simulator"] == "brian2"
+    np.testing.assert_array_equal(counts.values, _authors_activities(X[:3], Q, W, theta))

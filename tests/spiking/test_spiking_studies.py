@@ -106,6 +106,12 @@ def test_sailnet_study_inhibition_tracks_overlap(tmp_path):
     # every run parameter (but progress) is recorded; quick patches are 8x8
     assert set(study_parameters(study.NAME)) - set(ds.attrs) == {"progress"}
     assert ds.attrs["patch_size"] == 8
+    # the precision of each kernel and the Brian2 network's tau (its clock steps eta * tau):
+    # the attrs said dtype float32, the learning's, for held-out counts made in float64
+    from v1model.spiking.sailnet import BRIAN2_TAU
+
+    assert ds.attrs["dtype"] == "float32" and ds["eval_counts"].attrs["dtype"] == "float64"
+    assert ds.attrs["brian2_tau"] == BRIAN2_TAU == 0.01
     # the paper's measure of the fields' shapes: Ringach's (nx, ny) plane of the reliable
     # Gabor fits, as fit_gabor and reliable_gabor_fits give them for the learned Q
     from v1model.analysis import fit_gabor, reliable_gabor_fits

@@ -156,14 +156,19 @@ def sailnet_inference(
         DataArray over ``(sample, neuron)`` (the labels of ``X``'s samples and of
         ``Q``'s, else ``theta``'s, neurons; numbered from 0 where they have none),
         ``units`` "spikes",
-        a ``long_name``, and ``n_steps``, ``eta`` and ``simulator`` in its attrs;
-        plain arrays in give a plain array out.
+        a ``long_name``, and ``n_steps``, ``eta``, ``simulator`` and ``dtype`` (the
+        precision the counts were computed in) in its attrs, with ``tau`` (s) and
+        ``target`` for ``simulator="brian2"``; plain arrays in give a plain array out.
 
     Raises
     ------
     ValueError
-        For ``target``, ``progress`` or ``tau`` given with ``simulator="numpy"``, which
-        uses none of them, and for ``dtype=float32`` with ``"brian2"``. With
+        For ``Q``, ``W`` and ``theta`` given as DataArrays whose neuron labels (``Q``'s
+        and ``theta``'s ``neuron``, ``W``'s ``neuron`` and ``neuron_pre``) differ: they
+        are paired by position, so a reordered ``theta`` would give neurons another's
+        threshold. For ``target``, ``progress`` or ``tau`` given with
+        ``simulator="numpy"``, which uses none of them, and for ``dtype=float32`` with
+        ``"brian2"``. With
         ``simulator="brian2"``, when the network's synapses would not fit in memory
         (:func:`v1model.validation.physical_memory`); with ``"numpy"``, when the
         kernel's arrays (``n_samples x n_neurons``, six float64 copies at most) would
@@ -182,6 +187,7 @@ def sailnet_inference(
     """
     given = (X, Q, W, theta)
     X, Q, W, theta = _check_weights(X, Q, W, theta)
+    _check_neuron_labels(given)
     labelled = _counts_labels(given, len(X), len(theta))
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     eta = _check_eta(eta)
@@ -209,10 +215,15 @@ def sailnet_inference(
         return counts
     # a labelled call gets labelled counts (the project's results convention); a bare
     # array stays bare for numpy callers
+    # the precision and, for Brian2, the clock's time constant and code target: counts
+    # of float32 and float64 kernels may differ by a threshold crossing
+    settings = {"dtype": dtype.name}
+    if simulator == "brian2":
+        settings.update(tau=tau, target=target)
     return xr.DataArray(counts, dims=("sample", "neuron"), coords=labelled,
                         attrs={"long_name": "spikes per neuron per stimulus",
                                "units": "spikes", "n_steps": n_steps, "eta": eta,
-                               "simulator": simulator})
+                               "simulator": simulator, **settings})
 
 
 def _check_simulator_dtype(dtype, simulator):
@@ -356,6 +367,50 @@ def _check_weights(X, Q, W, theta):
     return X, Q, W, theta
 
 
+def _neuron_labels(given):
+    """The neuron labels of the labelled weights among ``given`` (:func:`sailnet_inference`'s
+    ``X``, ``Q``, ``W``, ``theta`` as passed): ``(argument, labels)`` for ``Q``'s and
+    ``theta``'s ``neuron`` coordinate and ``W``'s ``neuron`` and ``neuron_pre``, where a
+    DataArray has one."""
+    _, Q, W, theta = given
+    found = []
+    for name, value, dims in (("Q", Q, ("neuron",)), ("W", W, ("neuron", "neuron_pre")),
+                              ("theta", theta, ("neuron",))):
+        if not isinstance(value, xr.DataArray):
+            continue
+        for dim in dims:
+            coord = value.coords.get(dim)
+            if coord is not None and coord.dims == (dim,):
+                label = name if dim == "neuron" else f"{name}'s {dim}"
+                found.append((label, np.asarray(coord.values)))
+    return found
+
+
+def _check_neuron_labels(given) -> None:
+    """Refuse weights whose neuron labels disagree: ``Q``, ``W`` and ``theta`` are paired
+    by position, so ``theta.sortby(theta)`` (or ``W`` of another subset of neurons) gave
+    each field another neuron's threshold and returned counts labelled by ``Q``'s neurons,
+    with no word."""
+    found = _neuron_labels(given)
+    if not found:
+        return
+    first, labels = found[0]
+    for name, other in found[1:]:
+        # one label per neuron each (the shapes were checked): compared one by one, as
+        # labels of different kinds (text and numbers) compare too
+        differ = np.array([a != b for a, b in zip(other.tolist(), labels.tolist())])
+        if not differ.any():
+            continue
+        i = int(np.flatnonzero(differ)[0])
+        raise ValueError(
+            f"the neuron labels of {name} differ from those of {first}: at position {i}, "
+            f"{describe(other[i])} against {describe(labels[i])} ({int(differ.sum())} of "
+            f"{differ.size} differ); Q, W and theta are paired by position, so neurons "
+            f"would get another's threshold or inhibition: give them in one order, e.g. "
+            f"theta.sel(neuron=Q['neuron']) and W.sel(neuron=Q['neuron'], "
+            f"neuron_pre=Q['neuron'].values)")
+
+
 def _lif_counts(B, W, theta, n_steps, eta, dtype):
     """The authors' discrete-time LIF, batched: spike counts (n_samples, n_neurons).
 
@@ -456,12 +511,15 @@ def _build_and_run(B, W, theta, n_steps, eta, tau, target, report, project=None)
 
 
 # ------------------------------------------------------------------- learning
-def learning_parameters(n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps):
+def learning_parameters(n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps,
+                        n_neurons_origin=""):
     """Validate the network and learning-rule parameters of :func:`learn_sailnet`
     (also checked by studies before any work); returns them in that order,
-    ``theta0`` as an array."""
+    ``theta0`` as an array. ``n_neurons_origin``: where a caller's ``n_neurons`` came
+    from when its user did not give it (e.g. ``"; n_neurons is the default
+    patch_size**2 for patch_size=300"``), said at the end of the messages about it."""
     n_neurons = check_int(n_neurons, "n_neurons", minimum=1)
-    _check_pairs_fit(n_neurons)
+    _check_pairs_fit(n_neurons, n_neurons_origin)
     p = check_positive(p, "p")
     alpha = check_nonnegative(alpha, "alpha")
     beta = check_nonnegative(beta, "beta")
@@ -481,11 +539,14 @@ def learning_parameters(n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_
     return n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps
 
 
-def _check_pairs_fit(n_neurons) -> None:
+def _check_pairs_fit(n_neurons, origin="") -> None:
     """Refuse ``n_neurons`` whose pair arrays (``W``, ``<n n^T>``: ``n_neurons**2``
     entries, :data:`PAIR_BYTES` each at the learner's peak) would not fit in memory:
     NumPy's "Unable to allocate 298. GiB" for 200,000 neurons named no argument, and
-    an allocation that went through was ended by the out-of-memory killer."""
+    an allocation that went through was ended by the out-of-memory killer. ``origin``,
+    said at the end: where ``n_neurons`` came from, when its user did not give it (the
+    zylberberg-2011-sailnet study's ``patch_size=300`` was refused as
+    "n_neurons=90000 neurons would take ...", a parameter its user never gave)."""
     from .. import validation
 
     nbytes = float(n_neurons) ** 2 * PAIR_BYTES
@@ -496,7 +557,7 @@ def _check_pairs_fit(n_neurons) -> None:
             f"({nbytes / 2**30:.4g} GiB) for the lateral weights W and the pair statistics "
             f"(n_neurons**2 pairs, ~{PAIR_BYTES} bytes each while learning), more than the "
             f"{memory / 2**30:.4g} GiB of memory this process may use (at most "
-            f"{int(np.sqrt(memory / PAIR_BYTES))} neurons would fit)")
+            f"{int(np.sqrt(memory / PAIR_BYTES))} neurons would fit){origin}")
 
 
 def learn_sailnet(
@@ -999,7 +1060,9 @@ def rf_overlap(Q) -> np.ndarray:
     Q = _check_fields(Q, "Q", (2, 3))
     Q = _scaled_fields(Q.reshape(Q.shape[0], -1))
     Qn = Q / np.linalg.norm(Q, axis=1)[:, None]
-    return Qn @ Qn.T
+    # rounding put the diagonal (and parallel fields) up to a few eps past 1, where
+    # np.arccos of the documented range gave NaN angles
+    return np.clip(Qn @ Qn.T, -1.0, 1.0)
 
 
 def rf_spread(Q) -> np.ndarray:
