@@ -425,6 +425,12 @@ def row_coords(value, n: int, dims=DATA_DIMS) -> dict:
 
 #: ``units`` of a time coordinate that say seconds
 _SECONDS = ("s", "second", "seconds", "sec")
+#: ``units`` of a time coordinate in fractions of a second, and their value in s: an
+#: excerpt's time in ms (as auditory data often is) carried no rate, so sounds at 16 kHz
+#: were coded with kernels for 8 kHz unsaid
+_SUBSECONDS = {**dict.fromkeys(("ms", "msec", "millisecond", "milliseconds"), 1e-3),
+               **dict.fromkeys(("us", "\u00b5s", "\u03bcs", "microsecond", "microseconds"),
+                               1e-6)}
 
 
 def sample_rate_by_labels(value, sample_rate, name: str, time_dims=("lag", "time"),
@@ -434,8 +440,9 @@ def sample_rate_by_labels(value, sample_rate, name: str, time_dims=("lag", "time
 
     A DataArray carries a rate in ``attrs["sample_rate_hz"]`` or as a coordinate of
     one of ``time_dims`` whose ``units`` say seconds (the ``lag`` of learned sound
-    kernels): its rate is the number of steps over the span. Lags in samples (no
-    units, or other units) carry none.
+    kernels), milliseconds (``"ms"``) or microseconds (``"us"``, ``"µs"``): its rate
+    is the number of steps over the span. Lags in samples (no units, or other units)
+    carry none.
 
     Parameters
     ----------
@@ -474,16 +481,18 @@ def sample_rate_by_labels(value, sample_rate, name: str, time_dims=("lag", "time
             if dim not in value.dims or dim not in value.coords or value.sizes[dim] < 2:
                 continue
             units = value[dim].attrs.get("units")
-            if not (isinstance(units, str) and units.strip().lower() in _SECONDS):
+            unit = units.strip().lower() if isinstance(units, str) else None
+            scale = 1.0 if unit in _SECONDS else _SUBSECONDS.get(unit)
+            if scale is None:
                 continue
             t = np.asarray(value[dim].values, dtype=np.float64)
             steps = np.diff(t)
             if not (np.all(steps > 0) and np.allclose(steps, steps[0], rtol=1e-6, atol=0)):
-                raise ValueError(f"the {dim!r} coordinate of {name} (in s) is not evenly "
-                                 f"increasing, so it has no sample rate: got "
+                raise ValueError(f"the {dim!r} coordinate of {name} (in {units.strip()}) is "
+                                 f"not evenly increasing, so it has no sample rate: got "
                                  f"{describe(t.tolist())}")
-            where = f"the {dim!r} coordinate of {name} (in s)"
-            found = (len(t) - 1) / (t[-1] - t[0])
+            where = f"the {dim!r} coordinate of {name} (in {units.strip()})"
+            found = (len(t) - 1) / ((t[-1] - t[0]) * scale)
             if abs(found - round(found)) <= 1e-9 * found:  # 8000 Hz, not 7999.999999999999
                 found = float(round(found))
             break

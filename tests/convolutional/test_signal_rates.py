@@ -1,5 +1,5 @@
 """Sounds labelled with their sample rate (a DataArray's ``attrs["sample_rate_hz"]`` or
-``time`` coordinate in s) meet the rate of the kernels: learned kernels carry it, and
+``time`` coordinate in s or ms) meet the rate of the kernels: learned kernels carry it, and
 kernels for another rate are refused rather than applied as other filters."""
 
 import warnings
@@ -108,3 +108,78 @@ def test_spiking_code_of_labelled_sounds_refuses_another_rate_before_building():
                                          r"coordinate of X.*16000 Hz"):
         spiking_convolutional_lca(sounds(16000.0), kernels_at(16000.0).values, 0.1,
                                   duration=0.01, target="numpy", sample_rate=8000)
+
+
+def sounds_in_ms(rate, seed=0):
+    """:func:`sounds` with their ``time`` coordinate in ms, as auditory data often is."""
+    X = sounds(rate, seed=seed)
+    return X.assign_coords(time=("time", X["time"].values * 1e3, {"units": "ms"}))
+
+
+@pytest.mark.parametrize("call", [
+    lambda X, k: encode(X, k, 0.1, method="fista"),
+    lambda X, k: matching_pursuit(X, k, n_nonzero=3),
+], ids=["encode", "matching_pursuit"])
+def test_sounds_with_their_time_in_ms_meet_the_kernels_rate(call):
+    """A time coordinate in ms carried no rate: sounds at 8 kHz so labelled were coded
+    with kernels for 16 kHz unsaid (other filters, every frequency halved), where the
+    same sounds with their time in s were refused."""
+    with pytest.raises(ValueError, match=r"X is sampled at 8000 Hz.*kernels are for "
+                                         r"16000 Hz"):
+        call(sounds_in_ms(8000.0), kernels_at(16000.0))
+    np.testing.assert_array_equal(call(sounds_in_ms(16000.0), kernels_at(16000.0)),
+                                  call(sounds(16000.0), kernels_at(16000.0)))
+
+
+def test_kernels_learned_from_sounds_in_ms_carry_their_rate():
+    """The same sounds with their time in ms gave kernels whose lag was in samples
+    (``time_units`` "samples (no sample_rate given)"), with their time in s kernels at
+    16 kHz."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the few FISTA steps of 2 updates end short
+        ds = learn_kernels(sounds_in_ms(16000.0), 2, 8, **LEARN)
+    assert ds.attrs["sample_rate_hz"] == 16000.0 and ds.attrs["time_units"] == "s"
+    np.testing.assert_allclose(ds["lag"].values, np.arange(8) / 16000.0, rtol=1e-12)
+
+
+def test_init_kernels_for_another_rate_are_refused_and_their_own_rate_is_kept():
+    """learn_kernels went on from kernels learned at 16 kHz on sounds at 8 kHz (given
+    as sample_rate or carried by the sounds) unsaid, and from such kernels on unlabelled
+    sounds returned kernels whose lag had lost the rate (in samples), where every other
+    call refuses kernels at another rate and keeps the rate they carry."""
+    init = kernels_at(16000.0)
+    with pytest.raises(ValueError, match=r"^init: the kernels are for 16000 Hz.*sounds are "
+                                         r"at 8000 Hz.*other filters"):
+        learn_kernels(sounds(8000.0).values, 4, 12, sample_rate=8000.0, init=init, **LEARN)
+    with pytest.raises(ValueError, match=r"^init: the kernels are for 16000 Hz.*sounds are "
+                                         r"at 8000 Hz"):
+        learn_kernels(sounds(8000.0, "attrs"), 4, 12, init=init, **LEARN)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the few FISTA steps of 2 updates end short
+        kept = learn_kernels(sounds(16000.0).values, 4, 12, init=init, **LEARN)
+        same = learn_kernels(sounds(16000.0), 4, 12, init=init, **LEARN)
+    assert kept.attrs["sample_rate_hz"] == 16000.0 and kept.attrs["time_units"] == "s"
+    np.testing.assert_allclose(kept["lag"].values, np.arange(12) / 16000.0, rtol=1e-12)
+    # the rate does not change what is learned
+    np.testing.assert_array_equal(kept["kernels"].values, same["kernels"].values)
+
+
+def test_a_dictionary_rate_set_by_hand_is_checked():
+    """``phi.sample_rate``, documented as the rate codes_dataset uses, took any value:
+    -3 labelled every onset with a negative time, and 8000 on images was kept."""
+    from v1model.convolutional import ConvolutionalDictionary
+
+    phi = ConvolutionalDictionary(kernels_at(16000.0).values, (N_TIMES,))
+    for bad, error, match in ((-3, ValueError, r"sample_rate must be a positive finite "
+                               r"number, got -3"),
+                              ("8k", TypeError, r"sample_rate must be a real number")):
+        with pytest.raises(error, match=match):
+            phi.sample_rate = bad
+    assert phi.sample_rate is None  # unchanged by the refused values
+    phi.sample_rate = 16000
+    ds = phi.codes_dataset(np.zeros((1, 4) + phi.code_shape))
+    np.testing.assert_allclose(ds["time"].values, (np.arange(N_TIMES + 11) - 11) / 16000.0,
+                               rtol=1e-12)
+    images = ConvolutionalDictionary(np.ones((2, 3, 3)), (8, 8))
+    with pytest.raises(ValueError, match=r"sample_rate=8000.* applies to sounds"):
+        images.sample_rate = 8000.0

@@ -156,7 +156,11 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         Where the copies sit in each crop.
     init : array_like, shape (n_kernels, *kernel_size), optional
         Starting kernels (normalised here); default Gaussian noise. Recorded
-        in ``attrs["init"]`` as ``"array"`` or ``"gaussian"``.
+        in ``attrs["init"]`` as ``"array"`` or ``"gaussian"``. Sound kernels
+        that carry a rate (a DataArray's ``attrs["sample_rate_hz"]`` or
+        ``lag`` in s, as this function returns them) give it to the result
+        when neither ``sample_rate`` nor ``images`` does, and another rate
+        of those is refused.
     reseed_patience : int or None, default 20
         Re-seed a kernel that no code used for this many updates in a row;
         None never re-seeds an unused kernel (duplicates are still re-seeded,
@@ -182,7 +186,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         ``attrs["sample_rate_hz"]`` records it; without it, lags are sample
         indices and ``attrs["time_units"]`` says so. Default: the rate that
         a DataArray ``images`` of sounds carries (``attrs["sample_rate_hz"]``
-        or a ``time`` coordinate in s), which a rate given must agree with.
+        or a ``time`` coordinate in s), else the rate ``init`` kernels carry;
+        a rate given must agree with both.
     progress : bool or None, default True
         A progress bar over updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).
@@ -311,6 +316,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         # sounds labelled with their rate carry it: the kernels' lag was left in samples
         # (no rate recorded), and another rate given beside it was taken unsaid
         sample_rate = sample_rate_by_labels(given, sample_rate, "images", time_dims=("time",))
+        # init kernels learned at a rate carry it: learning went on from kernels for 16 kHz
+        # on sounds at 8 kHz (other filters) unsaid, and the result's lag lost their rate
+        sample_rate = _rate_with_init(init, sample_rate)
     check_progress(progress)
     # recorded before the initial kernels are drawn: a Generator's state is the run's start
     seed_record = seed_attr(seed, before_use=True)
@@ -473,6 +481,23 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
     if d == 1:
         ds.attrs.update(time_attrs(sample_rate))
     return ds
+
+
+def _rate_with_init(init, sample_rate):
+    """The sounds' rate ``sample_rate`` (Hz, given or carried by them; None if neither)
+    checked against the rate that sound kernels ``init`` carry (a DataArray's
+    ``attrs["sample_rate_hz"]`` or ``lag`` in s), or that one when the sounds have none."""
+    theirs = sample_rate_by_labels(init, None, "init")
+    if theirs is None or sample_rate is None:
+        return sample_rate if theirs is None else theirs
+    if abs(theirs - sample_rate) > 1e-6 * sample_rate:
+        raise ValueError(
+            f"init: the kernels are for {theirs:g} Hz (their attrs['sample_rate_hz'] or "
+            f"their lag in s or ms), but the sounds are at {sample_rate:g} Hz (sample_rate, "
+            f"or the rate images carry): the same kernels at another rate are other "
+            f"filters; resample the sounds to {theirs:g} Hz, or start from kernels for "
+            f"{sample_rate:g} Hz")
+    return sample_rate
 
 
 def _shortfall_text(method, max_iter, n_nonzero, snr_db, tally):

@@ -51,8 +51,9 @@ import math
 
 import numpy as np
 
-from ..validation import (array_shape, by_dim_names, check_array, check_choice, check_dtype,
-                          check_int, check_positive, describe, sample_rate_by_labels)
+from ..validation import (CheckedAttribute, array_shape, by_dim_names, check_array,
+                          check_choice, check_dtype, check_int, check_positive, describe,
+                          sample_rate_by_labels)
 
 __all__ = ["ConvolutionalDictionary", "BOUNDARIES"]
 
@@ -180,7 +181,8 @@ def check_signal_rate(X, rate: float | None, name: str, whose: str) -> None:
     """Refuse sounds ``X`` that carry a sample rate other than ``rate`` (Hz).
 
     An ``xarray.DataArray`` of sounds carries its rate in ``attrs["sample_rate_hz"]``
-    or in a ``time`` coordinate in seconds (:func:`~v1model.validation.sample_rate_by_labels`);
+    or in a ``time`` coordinate in seconds (or ms, µs:
+    :func:`~v1model.validation.sample_rate_by_labels`);
     arrays and DataArrays without either carry none, and pass.
 
     Parameters
@@ -207,7 +209,7 @@ def check_signal_rate(X, rate: float | None, name: str, whose: str) -> None:
     if theirs is not None and abs(theirs - rate) > 1e-6 * rate:
         raise ValueError(
             f"{name} is sampled at {theirs:g} Hz (its attrs['sample_rate_hz'] or its 'time' "
-            f"coordinate in s), but {whose} are for {rate:g} Hz: the same kernels at another "
+            f"coordinate in s or ms), but {whose} are for {rate:g} Hz: the same kernels at another "
             f"rate are other filters; resample {name} to {rate:g} Hz, or use kernels "
             f"learned at {theirs:g} Hz")
 
@@ -269,6 +271,10 @@ class ConvolutionalDictionary:
         ``lag`` in s or ``attrs["sample_rate_hz"]``, as
         :func:`~v1model.convolutional.learn_kernels` gives them with a
         ``sample_rate``), which :meth:`codes_dataset` then uses; else None.
+        May be set (``phi.sample_rate = 8000.0``, for kernels given as an
+        array), checked as
+        :class:`~v1model.convolutional.ConvolutionalNetwork` checks its own: > 0
+        and finite, sounds only.
 
     Examples
     --------
@@ -281,12 +287,19 @@ class ConvolutionalDictionary:
     (1, 8)
     """
 
+    # checked whenever set: phi.sample_rate = -3 labelled every onset with a negative time,
+    # and a rate set on images was taken for theirs
+    sample_rate = CheckedAttribute(
+        lambda value, name: None if value is None else check_positive(value, name),
+        joint=lambda phi, value: check_sample_rate(value, phi.ndim))
+
     def __init__(self, kernels, signal_shape, *, stride=1, boundary: str = "full",
                  dtype=np.float32):
         dtype = check_dtype(dtype)
         labelled = kernels_by_dim_name(kernels)
         kernels = check_array(labelled, "kernels", ndim=(2, 3, 4), dtype=np.float64)
         d = kernels.ndim - 1
+        self.ndim = d  # before sample_rate, which applies to sounds only
         # sound kernels learned with a rate carry it (their lag in s): codes_dataset then
         # labelled the codes' times in samples unless the rate was given again, unsaid
         self.sample_rate = sample_rate_by_labels(labelled, None, "kernels") if d == 1 else None
@@ -321,7 +334,6 @@ class ConvolutionalDictionary:
         self.dtype = dtype
         self.kernel_shape = k_shape
         self.n_kernels = kernels.shape[0]
-        self.ndim = d
         geometry = [_axis_geometry(n, k, s, boundary)
                     for n, k, s in zip(signal_shape, k_shape, stride)]
         self.code_shape = tuple(g[0] for g in geometry)
