@@ -345,9 +345,12 @@ def test_dictionary_learner_passes_min_usage_to_mod_and_ksvd(planted_factory, al
 @pytest.mark.parametrize("params, error, message", [
     (dict(min_usage=0), ValueError, r"^min_usage must be >= 1, got 0"),
     (dict(min_usage=2.5), TypeError, r"^min_usage must be an integer, got 2.5"),
-    (dict(min_usage=4, algorithm="online"), ValueError,
-     r"^min_usage=4 is a setting of algorithm='mod', 'ksvd' and 'ksvd-approx'; "
-     r"algorithm='online' re-seeds only atoms no code uses: give min_usage=1"),
+    (dict(min_usage=11, algorithm="online", batch_size=10), ValueError,
+     r"^min_usage=11 but an update codes 10 samples"),
+    (dict(min_usage=61, algorithm="online"), ValueError,
+     r"^min_usage=61 but an update codes 60 samples"),
+    (dict(min_usage=4, algorithm="online", reseed_patience=None), ValueError,
+     r"^min_usage=4 with reseed_patience=None: no atom is re-seeded"),
     (dict(min_usage=4, reseed_patience=None), ValueError,
      r"^min_usage=4 with reseed_patience=None: no atom is re-seeded"),
     (dict(min_usage=61), ValueError, r"^min_usage=61 but an update codes 60 samples"),
@@ -362,3 +365,64 @@ def test_dictionary_learner_validates_min_usage_at_fit(planted, params, error, m
     with pytest.raises(error, match=message):
         estimator.fit(X)
     assert not hasattr(estimator, "components_")
+
+
+def test_online_learning_reseeds_an_atom_fewer_than_min_usage_codes_use(planted_factory):
+    # learn_online had no min_usage (SparseDictionaryLearner refused it online), so K-SVD's
+    # "clear dictionary" rule was out of reach of the streaming learner: the atom that only
+    # the 2 outliers use stayed on them. One minibatch of all 600 samples, OMP codes
+    X, D0 = _rarely_used_atom_problem(planted_factory)
+    settings = dict(method="omp", n_nonzero=3, init=D0, n_updates=1, batch_size=600,
+                    reseed_patience=1, shuffle=False, seed=0, progress=False)
+    D, h = learn_online(X, 10, min_usage=4, **settings)
+    assert h["n_reseeded"].values[0] == 1 and h.attrs["min_usage"] == 4
+    assert abs(D[9, 12]) < 1e-6  # re-seeded from a residual in the data's 12 dimensions
+    D, h = learn_online(X, 10, **settings)
+    assert h["n_reseeded"].values[0] == 0 and h.attrs["min_usage"] == 1
+    assert abs(D[9, 12]) > 0.99  # the default keeps the rarely used atom on the outliers
+    with pytest.raises(ValueError, match=r"^min_usage=601 but an update codes 600 samples"):
+        learn_online(X, 10, min_usage=601, **settings)
+    with pytest.raises(ValueError, match=r"^min_usage=4 with reseed_patience=None"):
+        learn_online(X, 10, min_usage=4, **dict(settings, reseed_patience=None))
+
+
+def test_dictionary_learner_online_takes_min_usage_and_keeps_it_in_the_stream(
+        planted_factory):
+    # the estimator refused min_usage > 1 with algorithm="online"; now it is learn_online's,
+    # and a saved stream goes on with it
+    from v1model.learning import SparseDictionaryLearner
+
+    X, D0 = _rarely_used_atom_problem(planted_factory)
+    settings = dict(method="omp", n_nonzero=3, init=D0, n_updates=1, batch_size=600,
+                    reseed_patience=1, shuffle=False, seed=0)
+    estimator = SparseDictionaryLearner(10, min_usage=4, **settings).fit(X)
+    D, _ = learn_online(X, 10, min_usage=4, progress=False, **settings)
+    np.testing.assert_array_equal(estimator.components_, D)
+    assert estimator.history_["n_reseeded"].values[0] == 1
+    assert estimator.history_.attrs["min_usage"] == 4
+    stream = SparseDictionaryLearner(10, min_usage=4, **settings)
+    stream.partial_fit(X)
+    assert stream.history_["n_reseeded"].values[0] == 1
+    loaded = SparseDictionaryLearner.from_dataset(stream.to_dataset())
+    assert loaded._state.usage.min_usage == 4
+    stream.partial_fit(X[::-1])
+    loaded.partial_fit(X[::-1])
+    np.testing.assert_array_equal(loaded.components_, stream.components_)
+    assert "settings_changed_at" not in loaded.history_.attrs
+
+
+def test_a_short_minibatch_asks_for_its_share_of_min_usage():
+    # a partial_fit minibatch of half batch_size: an atom 2 of its codes use has its share
+    # of min_usage=4 and is kept; one code is not enough, and idles the atom by the share
+    A = np.zeros((128, 3))
+    A[:, 0] = 1.0
+    A[:2, 1] = 1.0
+    A[:1, 2] = 1.0
+    usage = AtomUsage(3, 1, None, min_usage=4)
+    np.testing.assert_array_equal(usage.to_reseed(A, np.eye(3), share=0.5), [])
+    np.testing.assert_array_equal(usage.unused, [0, 0, 0.5])
+    np.testing.assert_array_equal(usage.to_reseed(A, np.eye(3), share=0.5), [2])
+    # min_usage=1: any use counts, whatever the share
+    usage = AtomUsage(3, 1, None)
+    usage.to_reseed(A, np.eye(3), share=1 / 256)
+    np.testing.assert_array_equal(usage.unused, [0, 0, 0])

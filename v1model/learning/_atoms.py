@@ -124,10 +124,13 @@ class AtomUsage:
         ``share`` (at most 1) is the update's part of a full minibatch: a stream
         fed one sample at a time idles a rarely used atom by 1 / batch_size per
         sample, not by a whole update (which re-seeded atoms that ten samples
-        in a row had not used). ``signed``: codes are non-negative, see
+        in a row had not used), and such an update counts an atom as used when
+        at least ``min_usage * share`` of its codes use it (so any use, for
+        ``min_usage=1``). ``signed``: codes are non-negative, see
         :func:`duplicate_atoms`.
         """
-        used = np.count_nonzero(A, axis=0) >= self.min_usage
+        # a short minibatch asks for its share of min_usage (every use counts at 1)
+        used = np.count_nonzero(A, axis=0) >= self.min_usage * share * (1 - 1e-9)
         if count_silent or np.any(A != 0):
             self.unused[used] = 0
             self.unused[~used] += share

@@ -191,7 +191,7 @@ def _stream_state(learner, ds, history, n_features):
 
     v = learner._validated(n_features)
     rng = generator_from_json(ds.attrs["stream_rng_state"], "ds.attrs['stream_rng_state']")
-    usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"])
+    usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"], v["min_usage"])
     stream = {name: values_by_dims(ds, name, dims) for name, dims in STREAM_VARIABLES.items()}
     usage.unused[:] = stream["stream_unused"]
     D = np.array(stream["stream_dictionary"], dtype=np.float64)

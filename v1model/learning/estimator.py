@@ -24,7 +24,7 @@ from ..validation import (as_generator, check_bool, check_choice, check_dtype, c
                           check_positive, describe)
 from ..inference._common import SolverSettings, solver_settings, tally_not_converged
 from ..inference.encode import GREEDY_METHODS, L1_METHODS
-from ._atoms import AtomUsage, check_reseeding, initial_dictionary
+from ._atoms import AtomUsage, check_min_usage, check_reseeding, initial_dictionary
 from ._coding import check_lam_below_data, check_tol_resolution, make_coder
 from ._data import check_training_data, check_training_rows
 from ._frames import (check_feature_names, check_output, feature_names, requested_output,
@@ -110,7 +110,11 @@ class SparseDictionaryLearner(SavedAsDataset):
     init : {"data", "random"} or array_like, shape (n_atoms, n_features), default "data"
         Initial dictionary.
         Atoms as images (n_atoms, height, width) are flattened row-major, as
-        patches are (:func:`~v1model.validation.flatten_image_atoms`).
+        patches are (:func:`~v1model.validation.flatten_image_atoms`). Online, a
+        learned dictionary given here starts with empty statistics, as
+        scikit-learn's ``dict_init``: its first minibatches move it towards
+        their few samples (the README's measurements); ``partial_fit`` on the
+        learner itself keeps them.
     reseed_patience : int, "auto" or None, default "auto"
         Re-seed atoms unused for this many updates ("auto": 10 online, 1
         otherwise; None: never). In ``partial_fit`` a minibatch shorter than
@@ -120,13 +124,14 @@ class SparseDictionaryLearner(SavedAsDataset):
         Re-seed atoms whose |cosine| with an earlier atom exceeds this (with
         ``positive`` their cosine: ``d`` and ``-d`` are two atoms then).
     min_usage : int, default 1
-        MOD and K-SVD: an atom that fewer than this many samples use in an
-        update counts as unused for ``reseed_patience`` (1: only atoms no
-        sample uses; 4 is the "clear dictionary" rule of Aharon et al.'s K-SVD
-        toolbox, see :func:`v1model.learning.learn_ksvd`). Refused above the
-        number of training samples, above 1 with ``reseed_patience=None`` and
-        above 1 with ``algorithm="online"``, which re-seeds only atoms no code
-        uses.
+        An atom that fewer than this many samples use in an update counts as
+        unused for ``reseed_patience`` (1: only atoms no sample uses; 4 is the
+        "clear dictionary" rule of Aharon et al.'s K-SVD toolbox, see
+        :func:`v1model.learning.learn_ksvd`). Online, it counts the codes of a
+        minibatch; in ``partial_fit`` a minibatch shorter than ``batch_size``
+        asks for its share of it. Refused above the samples an update codes
+        (all of ``X`` for MOD and K-SVD, ``batch_size`` online, or fewer
+        training samples) and above 1 with ``reseed_patience=None``.
     transform_method : str, optional
         Inference method of ``transform`` (default ``method``).
     transform_params : dict, optional
@@ -363,12 +368,9 @@ class SparseDictionaryLearner(SavedAsDataset):
         patience = (DEFAULT_PATIENCE[algorithm] if isinstance(self.reseed_patience, str)
                     and self.reseed_patience == "auto" else self.reseed_patience)
         patience, duplicate_tol = check_reseeding(patience, self.duplicate_tol)
+        # checked against the samples an update codes by fit and partial_fit (online), by
+        # learn_mod and learn_ksvd otherwise
         min_usage = check_int(self.min_usage, "min_usage", minimum=1)
-        if min_usage > 1 and algorithm == "online":
-            # AtomUsage could count it, but learn_online has no such rule to match
-            raise ValueError(f"min_usage={min_usage} is a setting of algorithm='mod', 'ksvd' "
-                             f"and 'ksvd-approx'; algorithm='online' re-seeds only atoms no "
-                             f"code uses: give min_usage=1 or another algorithm")
         check_bool(self.shuffle, "shuffle")
         check_bool(self.progress, "progress")
         return dict(algorithm=algorithm, n_atoms=n_atoms, coder=coder, n_updates=n_updates,
@@ -408,6 +410,8 @@ class SparseDictionaryLearner(SavedAsDataset):
         if v["algorithm"] == "online":
             # learn_mod and learn_ksvd check it themselves
             check_lam_below_data(X, coder, v["n_atoms"])
+            check_min_usage(v["min_usage"], v["reseed_patience"],
+                            min(v["batch_size"], X.shape[0]))
             # as learn_online warns (fit said nothing of 64 atoms on 10 samples)
             warn_online_atoms_exceed_samples(v["n_atoms"], X.shape[0], v["reseed_patience"],
                                              v["duplicate_tol"])
@@ -445,7 +449,12 @@ class SparseDictionaryLearner(SavedAsDataset):
 
         The chunk is cut into consecutive minibatches of ``batch_size`` (the
         last one may be smaller), each one update. The first call initialises
-        the dictionary from the chunk. Memory stays constant however many
+        the dictionary from the chunk (``init``), or, on a learner fitted (or
+        loaded) with ``algorithm="mod"``, ``"ksvd"`` or ``"ksvd-approx"`` and
+        then set to ``"online"``, starts the stream from its ``components_``
+        (fresh statistics; ``n_atoms`` and the features must match it, and
+        ``n_iter_`` and ``history_`` are the stream's from then on).
+        Memory stays constant however many
         chunks are streamed. A first chunk that fails (or is interrupted)
         leaves no stream behind; a later one that fails before its first
         update leaves the stream and its settings as they were, and one
@@ -462,26 +471,39 @@ class SparseDictionaryLearner(SavedAsDataset):
         (``from_dataset``) starts the count again.
         """
         state = getattr(self, "_state", None)
-        if state is None:
+        # fitted by MOD or K-SVD: the stream starts from that dictionary (it started from
+        # init="data" on the chunk, dropping the fitted one unsaid)
+        fitted = self._batch_fitted() if state is None else None
+        if state is None and fitted is None:
             names = feature_names(X)
-        else:  # a stream keeps the columns of its first chunk
+        else:  # a stream keeps the columns of its first chunk (or of the fit)
             names = getattr(self, "feature_names_in_", None)
             check_feature_names(self, X, names)
         # a later chunk may be all zero: a quiet stretch of a stream, idling no atom
-        X = check_training_rows(X, allow_zero=state is not None, dtype=check_dtype(self.dtype))
-        if state is not None and X.shape[1] != state.D.shape[1]:
+        X = check_training_rows(X, allow_zero=state is not None or fitted is not None,
+                                dtype=check_dtype(self.dtype))
+        D_now = state.D if state is not None else fitted
+        if D_now is not None and X.shape[1] != D_now.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                             f"expecting {state.D.shape[1]} features as input")
-        v = self._validated(X.shape[1] if state is None else state.D.shape[1])
+                             f"expecting {D_now.shape[1]} features as input")
+        v = self._validated(X.shape[1] if D_now is None else D_now.shape[1])
+        if fitted is not None and v["n_atoms"] != fitted.shape[0]:
+            raise ValueError(f"n_atoms={self.n_atoms} but the fitted dictionary has "
+                             f"{fitted.shape[0]} atoms; call fit to start afresh")
+        # a chunk's minibatches ask for their share of it: batch_size, whatever the chunk
+        check_min_usage(v["min_usage"], v["reseed_patience"], v["batch_size"])
         fresh = state is None
         if fresh:
-            # as fit: a lam that zeroes every code of the first chunk learns nothing (later
-            # chunks are not checked: a quiet stretch of a stream is not an error)
-            check_lam_below_data(X, v["coder"], v["n_atoms"])
+            if fitted is None:
+                # as fit: a lam that zeroes every code of the first chunk learns nothing
+                # (later chunks are not checked: a quiet stretch of a stream is not an error)
+                check_lam_below_data(X, v["coder"], v["n_atoms"])
+            else:
+                check_tol_resolution(X, v["coder"])
             # kept only once the chunk is learned: a first chunk refused by the solver (an
             # unstable LCA dt) left a stream that no transform saw as fitted but that fixed
             # n_features for the next partial_fit
-            state = self._new_state(X, v)
+            state = self._new_state(X, v, init=fitted)
         elif v["n_atoms"] != state.D.shape[0]:
             raise ValueError(f"n_atoms={self.n_atoms} but the streamed dictionary has "
                              f"{state.D.shape[0]} atoms; call fit to start afresh")
@@ -490,11 +512,12 @@ class SparseDictionaryLearner(SavedAsDataset):
             # solver named the row of a minibatch, after the updates before it)
             check_tol_resolution(X, v["coder"])
             previous = (state.coder, state.forget_factor, state.n_passes,
-                        state.usage.patience, state.usage.duplicate_tol, state.attrs)
+                        state.usage.patience, state.usage.duplicate_tol,
+                        state.usage.min_usage, state.attrs)
             state.coder, state.forget_factor, state.n_passes = (
                 v["coder"], v["forget_factor"], v["n_passes"])
-            state.usage.patience, state.usage.duplicate_tol = (
-                v["reseed_patience"], v["duplicate_tol"])
+            state.usage.patience, state.usage.duplicate_tol, state.usage.min_usage = (
+                v["reseed_patience"], v["duplicate_tol"], v["min_usage"])
             self._describe_settings(state, v, X.shape[1])
         done = state.n_updates
         # a chunk that takes long (a whole memmap) draws a bar after 2 s when told progress
@@ -515,7 +538,7 @@ class SparseDictionaryLearner(SavedAsDataset):
                 # no update used the new settings: the history's attrs named them (and a
                 # change at this update) all the same, and again once set back
                 (state.coder, state.forget_factor, state.n_passes, state.usage.patience,
-                 state.usage.duplicate_tol, state.attrs) = previous
+                 state.usage.duplicate_tol, state.usage.min_usage, state.attrs) = previous
             elif not fresh:  # the minibatches learned before the failure stay in the stream
                 self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
             raise
@@ -525,20 +548,31 @@ class SparseDictionaryLearner(SavedAsDataset):
         state.not_converged.warn(tally, len(starts))
         return self
 
-    def _new_state(self, X, v, n_samples=None):
+    def _new_state(self, X, v, n_samples=None, init=None):
         """A new stream, its generator made from ``self.seed`` (its draws: the initial
-        dictionary, then the minibatch order and re-seeding)."""
+        dictionary, then the minibatch order and re-seeding). ``init``: the dictionary of
+        a MOD or K-SVD fit to start from, in place of ``self.init``."""
         # recorded before anything draws: a Generator's state is then the run's start (it
         # was recorded after the initial dictionary was drawn, "not reproducible")
         seed_record = seed_attr(self.seed, before_use=True)
         self._seed_at_fit = (self.seed, seed_record)  # what save keeps of a Generator seed
         rng = as_generator(self.seed)
-        D = initial_dictionary(X, v["n_atoms"], self.init, rng)
-        usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"])
+        D = initial_dictionary(X, v["n_atoms"], self.init if init is None else init, rng)
+        usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"], v["min_usage"])
         state = OnlineState(D, v["coder"], v["forget_factor"], v["n_passes"], usage, rng)
         state.attrs = {}
         self._describe_settings(state, v, X.shape[1], n_samples, seed_record)
+        if init is not None:
+            learner = self._history.attrs.get("learner", "batch")
+            state.attrs["init"] = f"components_ of the {learner} fit"
         return state
+
+    def _batch_fitted(self):
+        """``components_`` (float64) of a learner fitted (or loaded) with MOD or K-SVD,
+        which has no stream; None for an unfitted learner."""
+        if getattr(self, "_state", None) is not None or not hasattr(self, "components_"):
+            return None
+        return np.array(self.components_, dtype=np.float64)
 
     def _describe_settings(self, state, v, n_features, n_samples=None, seed_record=None):
         """Set the history attrs of ``state`` to the current settings,
@@ -554,6 +588,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         old = dict(state.attrs)
         # a stream saved before batch_size_requested was recorded
         old.setdefault("batch_size_requested", old.get("batch_size"))
+        old.setdefault("min_usage", 1)  # and before online learning took min_usage
         changed = list(state.attrs.get("settings_changed_at", []))
         # the setting is batch_size_requested; batch_size is what a fit on fewer samples used
         counters = ("n_updates", "n_samples_seen", "settings_changed_at", "batch_size")

@@ -41,7 +41,7 @@ from ..inference._common import NotConvergedStream, run_tally, tally_not_converg
 from ..progress import check_progress, progress_bar
 from ..validation import (as_generator, check_array, check_bool, check_int,
                           check_nonnegative, check_shape, describe)
-from ._atoms import AtomUsage, check_reseeding, initial_dictionary, reseed
+from ._atoms import AtomUsage, check_min_usage, check_reseeding, initial_dictionary, reseed
 from ._coding import check_lam_below_data, make_coder
 from ._data import Minibatches, check_training_rows, warn_if_more_atoms_than_samples
 from ._history import History, batch_statistics
@@ -233,6 +233,7 @@ def learn_online(
     init="data",
     reseed_patience: int | None = 10,
     duplicate_tol: float | None = 0.99,
+    min_usage: int = 1,
     dtype=np.float32,
     seed=None,
     progress: bool | None = True,
@@ -294,6 +295,13 @@ def learn_online(
     duplicate_tol : float or None, default 0.99
         Also re-seed an atom whose |cosine| with an earlier atom exceeds this
         (with ``positive`` its cosine: ``d`` and ``-d`` are two atoms then).
+    min_usage : int, default 1
+        An atom that fewer than this many codes of a minibatch use counts as
+        unused for ``reseed_patience`` (1: only atoms no code uses): the rule of
+        :func:`v1model.learning.learn_ksvd`, counted per minibatch; in
+        ``SparseDictionaryLearner.partial_fit`` a minibatch shorter than
+        ``batch_size`` asks for its share of it. Refused above
+        ``min(batch_size, n_samples)`` and above 1 with ``reseed_patience=None``.
     dtype : {float32, float64}, default float32
         Precision of the coding and of the returned dictionary. The two
         agree to the solver's tolerance, as in
@@ -330,6 +338,7 @@ def learn_online(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     forget_factor, n_passes = check_online_params(forget_factor, n_passes)
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
+    min_usage = check_min_usage(min_usage, reseed_patience, min(batch_size, n))
     # MOD and K-SVD warned of it, online learning said nothing
     warn_online_atoms_exceed_samples(n_atoms, n, reseed_patience, duplicate_tol)
     # shuffle="no" is truthy: bool() shuffled it (the estimator refused it)
@@ -339,7 +348,8 @@ def learn_online(
     seed_record = seed_attr(seed, before_use=True)
     rng = as_generator(seed)
     state = OnlineState(initial_dictionary(X, n_atoms, init, rng), coder, forget_factor,
-                        n_passes, AtomUsage(n_atoms, reseed_patience, duplicate_tol), rng)
+                        n_passes, AtomUsage(n_atoms, reseed_patience, duplicate_tol, min_usage),
+                        rng)
     run_epochs(state, X, n_updates, batch_size, shuffle, rng, progress)
     state.history.warn_if_nothing_coded(coder)
     attrs = online_attrs(state, n_atoms, p, batch_size, init, reseed_patience, duplicate_tol,
@@ -409,5 +419,6 @@ def online_attrs(state, n_atoms, n_features, batch_size, init, reseed_patience, 
         batch_size_requested=batch_size,
         forget_factor=state.forget_factor, n_passes=state.n_passes,
         init=init if isinstance(init, str) else "array", reseed_patience=reseed_patience,
-        duplicate_tol=duplicate_tol, seed=seed_record, **state.coder.describe(),
+        min_usage=state.usage.min_usage, duplicate_tol=duplicate_tol, seed=seed_record,
+        **state.coder.describe(),
     )
