@@ -1,6 +1,7 @@
 """The training loop's bookkeeping: dead-latent counts, unit-norm decoder rows
 after every step, AuxK, determinism (Adam itself: tests/core/test_adam.py)."""
 
+import re
 import warnings
 
 import numpy as np
@@ -305,6 +306,57 @@ def test_a_jumprelu_fit_whose_thresholds_gate_nothing_warns(planted):
     assert float(sae.history_.l0[-75:].mean()) < 24
 
 
+def test_a_jumprelu_fit_stopped_while_its_thresholds_rise_at_full_speed_warns(planted):
+    # thresholds started near the pre-activations (theta_init 0.1, bandwidth 0.05: the
+    # ungated warning's advice) rose at Adam's top speed, lr per step in log units, for all
+    # 300 steps at lam 0.5 and 5: the run's length set the sparsity, not lam (15.4 and
+    # 15.3 of 48 latents active), and fit said nothing (its thresholds were above 1% of
+    # the spread)
+    X = planted[0][:2000]
+    settings = dict(batch_size=100, lr=3e-3, theta_init=0.1, bandwidth=0.05, seed=0,
+                    progress=False)
+    l0 = []
+    for lam in (0.5, 5.0):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sae = SparseAutoencoder(48, "jumprelu", lam=lam, n_steps=300, **settings).fit(X)
+        assert len(caught) == 1, [str(w.message) for w in caught]  # not the ungated one too
+        assert re.match(r"activation='jumprelu': the median threshold rose from theta_init=0\.1 "
+                        r"to 0\.2\d+ in 300 steps, 1\.0\d of the most Adam moves a "
+                        r"log-threshold \(lr per step, 0\.9 in all\): .*"
+                        rf"lam={lam} has not yet set the sparsity", str(caught[0].message))
+        l0.append(float(sae.history_.l0[-75:].mean()))
+    assert abs(l0[0] - l0[1]) < 0.05 * l0[1]  # a tenfold lam, the same sparsity
+
+
+def test_a_jumprelu_fit_whose_thresholds_settle_does_not_warn(planted):
+    # trained on, the thresholds slow down where lam balances the reconstruction (their
+    # median moved 0.69 of the most Adam allows in 1,000 steps): no word, and lam 5 keeps
+    # 2-3 of 48 latents active where 300 steps left 15
+    X = planted[0][:2000]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sae = SparseAutoencoder(48, "jumprelu", lam=5.0, n_steps=1000, batch_size=100,
+                                lr=3e-3, theta_init=0.1, bandwidth=0.05, seed=0,
+                                progress=False).fit(X)
+    assert float(sae.history_.l0[-75:].mean()) < 4
+
+
+def test_the_ungated_jumprelu_warning_says_how_many_steps_adam_needs(planted):
+    # "or train longer" said not how long: from 3.3e-4 (theta_init "auto") a log-threshold
+    # moving at most lr = 3e-3 per step needs ln(0.1 * 0.326 / theta) / lr steps
+    X = planted[0][:2000]
+    sae = SparseAutoencoder(48, "jumprelu", lam=0.05, n_steps=40, batch_size=100, lr=3e-3,
+                            seed=0, progress=False)
+    with pytest.warns(UserWarning, match=r"lr=0\.003 per step, so reaching 0\.1 times the "
+                                         r"spread from (\S+) takes at least 1,5\d\d more "
+                                         r"steps") as caught:
+        sae.fit(X)
+    theta = float(np.exp(np.median(np.log(sae.threshold_))))
+    expected = np.ceil(np.log(0.1 * 0.32631732 / theta) / 3e-3)
+    assert f"at least {int(expected):,} more steps" in str(caught[0].message)
+
+
 def test_the_ungated_jumprelu_warning_reads_the_median_threshold_not_the_largest(planted):
     # from "auto", 6,000 steps took one threshold past 1% of the spread (0.0038 of 0.326)
     # while the median stayed at 0.0017 and 47 of 48 latents fired: the largest one
@@ -321,7 +373,7 @@ def test_the_ungated_jumprelu_warning_reads_the_median_threshold_not_the_largest
     rows = [tuple(np.zeros(len(HISTORY_FIELDS)))] * 4
     a = sae.history_.attrs
     v = dict(activation="jumprelu", lam=0.05, n_latents=48, theta_init=a["theta_init"],
-             bandwidth=a["bandwidth"])
+             bandwidth=a["bandwidth"], lr=3e-3)
     with pytest.warns(UserWarning, match=r"the median threshold ended below 0\.01 times"):
         _warn_if_ungated_jumprelu(rows, v, params, spread)
     log_theta[:25] = np.log(0.5 * spread)  # now the median gates: no word

@@ -3,6 +3,7 @@ planted data better than the SAE's encoder (quick variant, ~10 s)."""
 
 import numpy as np
 import pytest
+import xarray as xr
 from scipy.optimize import linear_sum_assignment
 
 from studies import get_study, study_parameters
@@ -34,7 +35,8 @@ def test_omp_with_the_sae_decoder_beats_the_sae_encoder(quick_run):
     _, ds = quick_run
     fvu = ds["fvu"]
     ratio = (fvu.sel(coder="omp") / fvu.sel(coder="sae_encoder")).values
-    # measured, seeds 0-3 at 16 / 32 / 48 features: 0.58-0.61, 0.24-0.48, 0.36-0.70
+    # measured, seeds 0-3 at 16 / 32 / 48 features: 0.56-0.60, 0.17-0.40, 0.55-0.73
+    # (2026-12-07, each compression's data and SAE from streams of their own)
     assert np.all(ratio < 0.8), ratio
     # the true dictionary bounds every learned model from below
     assert np.all(fvu.sel(coder="omp_true_dictionary") < fvu.sel(coder="omp"))
@@ -42,7 +44,7 @@ def test_omp_with_the_sae_decoder_beats_the_sae_encoder(quick_run):
     assert np.all(np.diff(fvu.sel(coder="omp_true_dictionary").values) < 0)
     assert np.all(np.diff(fvu.sel(coder="sae_encoder").values) < 0)
     # once half or more of the dimensions are kept, OMP also finds the right sources
-    # more often (measured F1 0.89-0.96 against 0.85-0.90 at 32 features)
+    # more often (measured F1 0.93-0.98 against 0.86-0.92 at 32 features)
     f1 = ds["support_f1"].where(ds["compression"] >= 0.5, drop=True)
     assert np.all(f1.sel(coder="omp") >= f1.sel(coder="sae_encoder"))
 
@@ -50,9 +52,11 @@ def test_omp_with_the_sae_decoder_beats_the_sae_encoder(quick_run):
 def test_every_code_has_k_active_latents_and_the_sae_learns_the_sources(quick_run):
     _, ds = quick_run
     np.testing.assert_array_equal(ds["l0"].values, ds.attrs["k"])
-    # measured 0.38 / 0.94 / 0.97 of the sources matched at 16 / 32 / 48 features
+    # measured 0.23-0.39 / 0.91-0.98 / 0.88-0.94 of the sources matched at 16 / 32 / 48
+    # features, seeds 0-3 (seed 0, before each compression had streams of its own: 0.38 /
+    # 0.94 / 0.97, the 0.9 asserted here then)
     recovered = ds["atoms_recovered"].values
-    assert recovered[-1] >= 0.9 and recovered[0] < recovered[-1]
+    assert recovered[-1] >= 0.85 and recovered[0] < recovered[-1]
 
 
 def test_planted_sources_have_k_distinct_sources_per_sample():
@@ -135,3 +139,31 @@ def test_a_single_heldout_sample_is_refused_before_any_work():
                        "executor": {"kind": "serial"}, "sweep": {"n_test": [2, 1]}})
     with pytest.raises(SpecError, match=r"n_test=1.*ValueError: n_test must be >= 2, got 1"):
         check_points(spec)
+
+
+def test_each_compression_draws_its_data_and_sae_from_streams_of_its_own():
+    """The data and the SAE of a compression were drawn in turn from one Generator: the
+    SAE's minibatches before them moved the data of every later compression, so that a
+    sweep over n_steps (is the gap the SAE's under-training?) compared other planted
+    data at every compression but the first (OMP with the true dictionary, which no SAE
+    touches: 0.0035 at 32 features after 2,000 SAE steps, 0.0018 after 6,000)."""
+    run = get_study("sae-amortization-gap").run
+    small = dict(quick=True, seed=0, n_sources=16, k=2, n_train=256, n_test=200,
+                 progress=False)
+    both = run(min_ratio=0.25, max_ratio=0.5, n_ratios=2, n_steps=5, **small)
+    longer = run(min_ratio=0.25, max_ratio=0.5, n_ratios=2, n_steps=15, **small)
+    alone = run(min_ratio=0.5, max_ratio=0.5, n_ratios=1, n_steps=5, **small)
+    np.testing.assert_array_equal(both["n_features"].values, [4, 8])
+    true_dictionary = dict(coder="omp_true_dictionary")
+    # the data of each compression do not depend on the SAE's training
+    np.testing.assert_array_equal(both["fvu"].sel(true_dictionary).values,
+                                  longer["fvu"].sel(true_dictionary).values)
+    assert not np.array_equal(both["fvu"].sel(coder="sae_encoder").values,
+                              longer["fvu"].sel(coder="sae_encoder").values)
+    # nor, with its SAE, on the other compressions run
+    kept = ["fvu", "support_f1", "atoms_recovered"]
+    xr.testing.assert_equal(both[kept].sel(n_features=[8]), alone[kept])
+    # another seed, other data
+    other = run(min_ratio=0.5, max_ratio=0.5, n_ratios=1, n_steps=5, **dict(small, seed=1))
+    assert not np.array_equal(other["fvu"].sel(true_dictionary).values,
+                              alone["fvu"].sel(true_dictionary).values)

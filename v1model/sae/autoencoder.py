@@ -587,8 +587,12 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             ``lam > 0`` ended with its median threshold below 1% of the spread of
             ``X``: it gates only pre-activations near 0, a ReLU whatever
             ``lam`` (thresholds that start far below the pre-activations, as
-            ``theta_init="auto"`` does, barely move in a short run). And,
-            before training, when a handful
+            ``theta_init="auto"`` does, barely move in a short run; the warning
+            gives the steps Adam needs to take them to 0.1 times the spread). When
+            a ``jumprelu`` model's median log-threshold moved by at least 0.9 of
+            the most Adam moves it (the sum of the steps' ``lr``): the thresholds
+            were still rising or falling at full speed, so the run's length, not
+            ``lam``, set the sparsity. And, before training, when a handful
             of rows dominate the data's energy: of at least 1,000 rows, the top
             0.1% by squared norm (about the mean) hold more than half of the total
             (10 rows scaled x100 among 20,000: the loss, and the reported FVE, are
@@ -630,7 +634,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             threshold)
         self._remember_seed(seed, seed_record)
         _warn_if_silent(rows, v)
-        _warn_if_ungated_jumprelu(rows, v, params, spread)
+        if not _warn_if_ungated_jumprelu(rows, v, params, spread):
+            _warn_if_jumprelu_unsettled(rows, v, params)
         return self
 
     def partial_fit(self, X, y=None, *, seed=None):
@@ -1249,6 +1254,71 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                          + self._params["b_dec"], "Z", "the reconstructions",
                          Z.data if is_sparse else Z)
         return _labelled_like(X_hat, given, LATENT_DIMS, "feature", RECONSTRUCTION_LONG_NAME)
+
+    # scikit-learn's transformer protocol, so that the model is a step of a Pipeline
+    # (before, Pipeline(SparseAutoencoder, LogisticRegression) refused it: no transform)
+    def transform(self, X):
+        """Latents of ``X`` (scikit-learn's name for :meth:`encode`, with the
+        settings the model was trained with), e.g. as a step of a
+        :class:`sklearn.pipeline.Pipeline`.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features) or (n_features,)
+            Samples, as :meth:`encode` takes them.
+
+        Returns
+        -------
+        Z : ndarray or xarray.DataArray, shape (n_samples, n_latents)
+            ``encode(X)``: dense, in the model's dtype (a DataArray for a
+            DataArray ``X``).
+        """
+        return self.encode(X)
+
+    def fit_transform(self, X, y=None, *, seed=None):
+        """``fit(X, seed=seed)`` then ``transform(X)``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+            Training samples, as :meth:`fit` takes them.
+        y : ignored
+        seed : int, SeedSequence, Generator or None
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        Z : ndarray or xarray.DataArray, shape (n_samples, n_latents)
+            The trained model's latents of ``X``.
+        """
+        return self.fit(X, seed=seed).transform(X)
+
+    def inverse_transform(self, Z):
+        """Reconstructions of latents ``Z`` (scikit-learn's name for :meth:`decode`).
+
+        Parameters
+        ----------
+        Z : array_like or scipy.sparse matrix, shape (n_samples, n_latents) or (n_latents,)
+            Latents, as :meth:`decode` takes them.
+
+        Returns
+        -------
+        X_hat : ndarray or xarray.DataArray, shape (n_samples, n_features)
+            ``decode(Z)``, in units of ``X``.
+        """
+        return self.decode(Z)
+
+    def __sklearn_tags__(self):
+        # a transformer whose output keeps the model's dtype (scikit-learn's checks)
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        try:
+            preserved = [check_dtype(self.dtype).name]
+        except (TypeError, ValueError):  # an invalid dtype: fit refuses it by name
+            preserved = ["float32"]
+        tags.transformer_tags = TransformerTags(preserves_dtype=preserved)
+        return tags
 
     def reconstruct(self, X, *, k=None):
         """``decode(encode(X, k=k))``, block by block of rows (the latents of one block
@@ -1943,12 +2013,16 @@ def _warn_if_ungated_jumprelu(rows, v, params, spread):
     of 128 latents active (thresholds 3.3e-4 -> at most 4.5e-4, spread 0.33), where
     ``theta_init=0.1, bandwidth=0.05`` kept 21."""
     if v["activation"] != "jumprelu" or not v["lam"]:
-        return
+        return False
     theta = float(np.exp(np.median(params["log_theta"])))
     if not theta < UNGATED_THRESHOLD_FRACTION * spread:
-        return
+        return False
     column = list(HISTORY_FIELDS).index("l0")
     tail = [row[column] for row in rows[len(rows) - max(len(rows) // 4, 1):]]
+    # Adam moves a log-threshold by about lr per step at most: "train longer" said not
+    # how much longer (from "auto", 0.1 times the spread is ln(100) / lr = 4,605 steps away)
+    lr = v["lr"]
+    steps = math.ceil(math.log(0.1 * spread / theta) / lr)
     warnings.warn(
         f"activation='jumprelu': the median threshold ended below "
         f"{UNGATED_THRESHOLD_FRACTION:g} times the spread of X ({spread:.3g}), at "
@@ -1959,7 +2033,49 @@ def _warn_if_ungated_jumprelu(rows, v, params, spread):
         f"threshold only through the pre-activations within bandwidth/2 "
         f"({v['bandwidth'] / 2:.3g}) of it. Start them nearer the pre-activations (e.g. "
         "theta_init and bandwidth 0.1 and 0.05 times the spread; 'auto' is 1e-3 of it, a "
-        "start for far longer runs) or train longer", UserWarning,
+        f"start for far longer runs) or train longer: Adam moves a log-threshold by at most "
+        f"about lr={lr:.3g} per step, so reaching 0.1 times the spread from {theta:.3g} takes "
+        f"at least {steps:,} more steps", UserWarning,
+        stacklevel=user_stacklevel())
+    return True
+
+
+#: a JumpReLU ``fit`` whose median log-threshold moved by at least this fraction of the
+#: most Adam can move it (the sum of the steps' ``lr``) warns
+#: (:func:`_warn_if_jumprelu_unsettled`): measured on whitened 8x8 patches (128 latents,
+#: ``theta_init`` and ``bandwidth`` 0.1 and 0.05 times the spread), 300 steps moved it by
+#: 0.96 and 1.04 of that at lam 0.01 and 1 (same L0, 40 of 128, and FVU 0.092 at both),
+#: 3,000 steps by 0.40 and 0.84 (L0 19.5 and 5.1): still moving at Adam's top speed, the
+#: thresholds had not met lam's balance with the reconstruction
+UNSETTLED_THRESHOLD_FRACTION = 0.9
+
+
+def _warn_if_jumprelu_unsettled(rows, v, params):
+    """Warn when a JumpReLU ``fit`` with ``lam > 0`` moved its median log-threshold by
+    at least :data:`UNSETTLED_THRESHOLD_FRACTION` of the sum of its steps' learning
+    rates, about the most Adam can move it: the thresholds were still rising (or
+    falling) at full speed when training stopped, so the model is where the run's length
+    left it, not where ``lam`` puts it (on whitened patches, 300 steps from theta_init =
+    0.1 times the spread gave the same 40 of 128 active latents at lam 0.01 and 1, with
+    no warning: the thresholds were above 1% of the spread)."""
+    if v["activation"] != "jumprelu" or not v["lam"]:
+        return
+    start = math.log(v["theta_init"])
+    moved = float(np.median(params["log_theta"])) - start
+    most = float(sum(row[list(HISTORY_FIELDS).index("lr")] for row in rows))
+    if not abs(moved) >= UNSETTLED_THRESHOLD_FRACTION * most:
+        return
+    column = list(HISTORY_FIELDS).index("l0")
+    tail = [row[column] for row in rows[len(rows) - max(len(rows) // 4, 1):]]
+    warnings.warn(
+        f"activation='jumprelu': the median threshold {'rose' if moved > 0 else 'fell'} "
+        f"from theta_init={v['theta_init']:.3g} to {math.exp(start + moved):.3g} "
+        f"in {len(rows)} steps, {abs(moved) / most:.2f} of the most Adam moves a "
+        f"log-threshold (lr per step, {most:.3g} in all): the thresholds were still moving "
+        f"at full speed, so lam={v['lam']!r} has not yet set the sparsity ({np.mean(tail):.3g} "
+        f"of {v['n_latents']} latents active on average over the last {len(tail)} steps, "
+        "history_.l0, may be the same at another lam). Train for more steps (n_steps), or "
+        "start theta_init nearer where lam puts the thresholds", UserWarning,
         stacklevel=user_stacklevel())
 
 
