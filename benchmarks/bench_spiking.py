@@ -196,6 +196,7 @@ def main(argv=None):
     from stimuli import load_images, sample_patches, whiten
     from v1model import SparseCodingNetwork
     from v1model.inference import fista, lca
+    from v1model.io import atomic_path
     from v1model.spiking import spiking_lca, windowed_rates
 
     warnings.filterwarnings("ignore")
@@ -222,7 +223,10 @@ def main(argv=None):
         t0 = time.perf_counter()
         net.learn(pool, n_updates=n_updates, seed=rng, progress=False)
         D = net.dictionary
-        np.save(cached, D)
+        # a temporary name, then a rename: a run stopped while saving left a half-written
+        # cache, which every later run then failed to load
+        with atomic_path(cached) as tmp:
+            np.save(tmp, D)
         print(f"dictionary learned in {time.perf_counter() - t0:.1f} s (not timed)")
     if args.reuse:
         reuse_benchmark(args, imgs, X, D, lam, tau, size)

@@ -847,6 +847,10 @@ OTHER_FORMAT_SUFFIXES = {
     ".npy": "NumPy", ".npz": "NumPy", ".pkl": "pickle", ".pickle": "pickle",
     ".joblib": "joblib", ".pt": "PyTorch", ".pth": "PyTorch", ".json": "JSON",
     ".csv": "CSV", ".txt": "text", ".mat": "MATLAB", ".toml": "TOML",
+    # a study's figures are NAME_*.png beside NAME.nc: net.save("atoms.png") wrote netCDF
+    # under a picture's name, which no viewer opened
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".pdf", ".svg", ".eps", ".tif", ".tiff",
+                     ".gif", ".webp"), "image"),
 }
 
 
@@ -904,7 +908,8 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         ``encoding["_FillValue"] = 1``: 1 loaded as NaN), naming the variable, the
         attr or key and its value (every one of them in one message), and
         for a ``path`` whose suffix is another format's (``.npy``, ``.npz``, ``.pkl``,
-        ``.json``, ``.csv``, ``.mat``, ...: :data:`OTHER_FORMAT_SUFFIXES`);
+        ``.json``, ``.csv``, ``.mat``, a picture's ``.png``, ``.pdf``, ...:
+        :data:`OTHER_FORMAT_SUFFIXES`);
         before anything is written.
     OSError
         Naming ``path``, when it cannot be written (a file where a folder
@@ -922,9 +927,11 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     _check_no_long_double(ds)
     kind = OTHER_FORMAT_SUFFIXES.get(path.suffix.lower())
     if kind is not None:
+        figure = "; a figure is saved by v1model.io.save_figure" if kind == "image" else ""
         raise ValueError(f"path: {str(path)!r} ends in {path.suffix!r}, the suffix of {kind} "
                          f"files, but this writes netCDF: name it "
-                         f"{str(path.with_suffix('.nc'))!r} (or .zarr for a zarr store)")
+                         f"{str(path.with_suffix('.nc'))!r} (or .zarr for a zarr store)"
+                         f"{figure}")
     ds = _cleaned(ds)
     if "v1model_version" not in ds.attrs:
         from . import __version__

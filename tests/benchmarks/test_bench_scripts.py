@@ -416,3 +416,34 @@ def test_spiking_benchmark_times_the_ode_default_call_warm(monkeypatch):
     finally:
         brian2.prefs["logging.console_log_level"] = level
     assert len(default_calls) == 2  # one to warm, one timed
+
+
+def test_spiking_benchmark_leaves_no_half_written_dictionary_cache(monkeypatch, tmp_path):
+    """The learned dictionary was cached with np.save straight to its final name: a run
+    stopped while saving left a truncated .npy that every later run loaded and failed
+    on. It is written under a temporary name and renamed."""
+    import tempfile
+
+    import brian2
+
+    import stimuli
+    import v1model
+
+    def save_half_then_stop(file, arr, *args, **kwargs):
+        with open(file, "wb") as f:
+            f.write(b"\x93NUMPY")  # the magic string, then the run is stopped
+        raise KeyboardInterrupt
+
+    module = load("bench_spiking")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(v1model.SparseCodingNetwork, "learn", lambda self, *a, **k: None)
+    pictures = np.random.default_rng(0).standard_normal((2, 32, 32))  # not the photographs
+    monkeypatch.setattr(stimuli, "load_images", lambda *a, **k: pictures)
+    monkeypatch.setattr(np, "save", save_half_then_stop)
+    level = brian2.prefs["logging.console_log_level"]  # the script sets it for its process
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            module.main(["--quick"])
+    finally:
+        brian2.prefs["logging.console_log_level"] = level
+    assert list(tmp_path.iterdir()) == []

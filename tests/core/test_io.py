@@ -761,6 +761,27 @@ def test_every_save_refuses_another_formats_suffix_with_one_message(tmp_path):
         f"{n}{s}" for n in savers for s in (".nc", ".h5", ""))
 
 
+def test_saves_refuse_a_pictures_suffix_and_point_to_save_figure(tmp_path):
+    """A study's figures are NAME_*.png beside NAME.nc; net.save("atoms.png") and
+    save_dataset(ds, "fit.pdf") wrote netCDF under a picture's name, which no viewer
+    opens. Refused before anything is written, the message naming save_figure."""
+    from v1model import SparseCodingNetwork
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 4))
+    net = SparseCodingNetwork(D / np.linalg.norm(D, axis=1, keepdims=True))
+    ds = xr.Dataset({"a": ("x", [1.0, 2.0])})
+    for save, name in ((net.save, "atoms.png"), (lambda p: save_dataset(ds, p), "fit.PDF"),
+                       (lambda p: save_dataset(ds, p), "r.svg")):
+        path = tmp_path / name
+        with pytest.raises(ValueError, match=re.escape(
+                f"the suffix of image files, but this writes netCDF: name it "
+                f"{str(path.with_suffix('.nc'))!r} (or .zarr for a zarr store); a figure "
+                "is saved by v1model.io.save_figure")):
+            save(path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_save_dataset_refuses_a_multi_index_as_a_value_error_before_writing(tmp_path):
     # a stacked dim: xarray's NotImplementedError was reported as an OSError,
     # "cannot write PATH", as if the disk had failed

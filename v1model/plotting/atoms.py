@@ -22,7 +22,8 @@ def atom_images(D, patch_shape=None):
     D : array_like, shape (n_atoms, n_features) or (n_atoms, h, w)
         Dictionary, one atom per row; a 3-D array is already images and is
         returned as it is (as a float array). A DataArray with dims (atom, y,
-        x) or (atom, feature) is read by name, in any order. A
+        x) or (atom, feature) is read by name, in any order; one with dims (y,
+        x) alone is one atom (``dictionary.isel(atom=0)``). A
         :class:`~v1model.network.SparseCodingNetwork`, or the Dataset it saves
         (a ``dictionary`` over (atom, y, x)), gives its atoms in its own
         ``patch_shape``.
@@ -46,7 +47,7 @@ def atom_images(D, patch_shape=None):
     """
     from ..validation import atoms_by_dim_names, check_int
 
-    D = as_real(atoms_by_dim_names(_network_atoms(D), "D"), "D")
+    D = as_real(atoms_by_dim_names(_one_atom_image(_network_atoms(D)), "D"), "D")
     if D.ndim not in (2, 3):  # numpy's "not enough values to unpack" named nothing
         raise ValueError(f"D must be atoms (n_atoms, n_features) or images (n_atoms, h, w), "
                          f"got shape {D.shape}; pass one atom as D[None]")
@@ -67,6 +68,8 @@ def atom_images(D, patch_shape=None):
             # one atom per column (a PyTorch decoder's weight): patch_shape would not help
             hint = ("; or, if D holds one atom per column (n_features, n_atoms), pass D.T"
                     if row_side * row_side == n else "")
+            # one atom as an image (h, w) is read as h atoms of w features
+            hint += "; or, if D is one atom as an image (h, w), pass D[None]"
             raise ValueError(
                 f"atoms have {p} features (D shape {D.shape}), which is not a square patch; "
                 f"pass patch_shape{hint}"
@@ -85,6 +88,18 @@ def atom_images(D, patch_shape=None):
         raise ValueError(f"patch_shape={patch_shape!r} must be (h, w) with h * w = {p}, the "
                          f"features of each atom (D shape {D.shape}){hint}")
     return D.reshape(n, *shape)
+
+
+def _one_atom_image(D):
+    """A DataArray over ("y", "x") alone (``dictionary.isel(atom=0)``) as one atom,
+    over ("atom", "y", "x"); ``D`` itself otherwise. Read as a plain 2-D array, its
+    rows were taken for atoms: "atoms have 8 features (D shape (8, 8)), which is not a
+    square patch; pass patch_shape", advice that could not help."""
+    import xarray as xr
+
+    if isinstance(D, xr.DataArray) and set(D.dims) == {"y", "x"}:
+        return D.expand_dims("atom")
+    return D
 
 
 def _network_atoms(D):
