@@ -155,8 +155,9 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         transparent pixel is 1. Integer pixels (of a picture file, an
         array or a ``.mat`` file) are divided by their type's largest value (255 for 8 bits,
         65535 for 16 bits; 16-bit colour PNGs, RGB, RGBA or gray + alpha, are
-        read at 8 bits, as Pillow reads them, with a warning: 16-bit TIFFs
-        and 16-bit gray PNGs are read whole); 32-bit
+        read at 8 bits, as Pillow reads them, with a warning, and a 16-bit
+        RGB one's transparent colour, which cannot be told at 8 bits, is not
+        applied: 16-bit TIFFs and 16-bit gray PNGs are read whole); 32-bit
         integer pixels (Pillow's mode ``"I"``, e.g. a 16-bit camera's data
         saved as a 32-bit TIFF) by 65535 when they all lie in [0, 65535],
         else, like every integer type, by their type's largest value, as
@@ -563,9 +564,35 @@ def _is_pil_image(source):
 
 def _has_transparent_colour(image):
     """Whether the PIL image ``image`` has a transparent colour (a PNG's tRNS chunk) that
-    :func:`_pil_pixels` turns into alpha: palette, gray (1, 8 or 16 bits) and RGB ones."""
-    return "transparency" in image.info and (image.mode in ("P", "1", "L", "RGB")
-                                              or image.mode.startswith("I;16"))
+    :func:`_pil_pixels` turns into alpha: palette, gray (1, 2, 4, 8 or 16 bits) and 8-bit
+    RGB ones. A 16-bit RGB PNG's is not applied (:func:`_warn_png_read_at_8_bits` says
+    so): Pillow compared its 16-bit colour with the pixels' 8 bits, so a transparent black
+    whitened every pixel below level 256 of 65535 (8 of 64 on a dim gradient)."""
+    if "transparency" not in image.info:
+        return False
+    if image.mode == "RGB" and image.format == "PNG":
+        filename = getattr(image, "filename", "")
+        header = _png_header(filename) if filename else None
+        tile = getattr(image, "tile", None)
+        if (header is not None and header[0] == 16) or (tile and tile[0][3] == "RGB;16B"):
+            return False
+    return image.mode in ("P", "1", "L", "RGB") or image.mode.startswith("I;16")
+
+
+def _gray_png_scale(image):
+    """The factor by which Pillow scaled the levels of the gray PNG ``image`` that it reads
+    as mode ``"L"``: 85 for 2 bits a pixel, 17 for 4 (levels 0-3 and 0-15 to 0-255), else
+    1. Its transparent level (tRNS) stays unscaled in ``image.info``."""
+    if image.mode != "L" or image.format != "PNG":
+        return 1
+    filename = getattr(image, "filename", "")
+    header = _png_header(filename) if filename else None
+    if header is not None:
+        depth = header[0]
+    else:  # no file to read (a stream): the raw mode of an image not yet loaded says
+        tile = getattr(image, "tile", None)
+        depth = {"L;2": 2, "L;4": 4}.get(tile[0][3] if tile else None, 8)
+    return 255 // (2**depth - 1) if depth in (2, 4) else 1
 
 
 def _pil_pixels(image):
@@ -573,15 +600,20 @@ def _pil_pixels(image):
     :func:`_to_gray` takes: a palette's colours (not its indices), CMYK and other colour
     spaces as RGB, a transparent colour (a PNG's tRNS chunk) as alpha."""
     mode = image.mode
-    if _has_transparent_colour(image) and (mode == "1" or mode.startswith("I;16")):
-        # a 1-bit or 16-bit gray PNG's transparent level: imread dropped it (a transparent
-        # pixel kept its level where documented as white), and convert("RGBA") would take
-        # 16 bits to 8; gray + alpha instead, at the pixels' own depth
+    # a 2- or 4-bit gray PNG's transparent level, compared unscaled with its levels scaled
+    # to 8 bits: the transparent pixels kept their gray (level 1 of 0-3: 1/3, not white)
+    scale = _gray_png_scale(image) if _has_transparent_colour(image) else 1
+    if _has_transparent_colour(image) and (mode == "1" or mode.startswith("I;16")
+                                           or scale > 1):
+        # a 1-, 2-, 4- or 16-bit gray PNG's transparent level: imread dropped it (a
+        # transparent pixel kept its level where documented as white), and convert("RGBA")
+        # would take 16 bits to 8; gray + alpha instead, at the pixels' own depth
         gray = np.asarray(image)
         gray, opaque = ((gray.astype(np.float64), 1.0) if mode == "1"
+                        else (gray, np.iinfo(np.uint8).max) if mode == "L"
                         else (gray.astype(np.uint16), np.iinfo(np.uint16).max))
-        alpha = np.where(gray == image.info["transparency"], 0, opaque).astype(gray.dtype)
-        return np.dstack([gray, alpha])
+        alpha = np.where(gray == image.info["transparency"] * scale, 0, opaque)
+        return np.dstack([gray, alpha.astype(gray.dtype)])
     if _has_transparent_colour(image):
         image = image.convert("RGBA")
     elif mode not in _PIL_READ_AS_THEY_ARE and not mode.startswith("I;16"):
@@ -741,11 +773,9 @@ def _read_image_files(files, size, name="source", progress=None):
 _PNG_TYPES_READ_AT_8_BITS = {2: "RGB", 4: "gray + alpha", 6: "RGBA"}
 
 
-def _png_read_at_8_bits(path):
-    """The kind of 16-bit colour pixels (``"RGB"``, ``"gray + alpha"``, ``"RGBA"``) of the
-    PNG file ``path``, which Pillow reads at 8 bits; None for any other file."""
-    if Path(path).suffix.lower() != ".png":
-        return None
+def _png_header(path):
+    """``(bit depth, colour type)`` of the PNG file ``path``, from its IHDR chunk; None for
+    a file that is not a PNG or cannot be read."""
     try:
         with open(path, "rb") as f:
             head = f.read(26)
@@ -755,7 +785,33 @@ def _png_read_at_8_bits(path):
     # height (8), bit depth (byte 24) and colour type (byte 25)
     if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
         return None
-    return _PNG_TYPES_READ_AT_8_BITS.get(head[25]) if head[24] == 16 else None
+    return head[24], head[25]
+
+
+def _png_has_transparent_colour(path):
+    """Whether the PNG file ``path`` has a tRNS chunk (a transparent colour), which comes
+    before its image data (IDAT); False for a file that cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(8)  # the signature
+            while len(head := f.read(8)) == 8:  # each chunk: its length and type
+                kind = head[4:]
+                if kind in (b"tRNS", b"IDAT", b"IEND"):
+                    return kind == b"tRNS"
+                f.seek(int.from_bytes(head[:4], "big") + 4, os.SEEK_CUR)  # data and CRC
+    except OSError:
+        pass
+    return False
+
+
+def _png_read_at_8_bits(path):
+    """The kind of 16-bit colour pixels (``"RGB"``, ``"gray + alpha"``, ``"RGBA"``) of the
+    PNG file ``path``, which Pillow reads at 8 bits; None for any other file. Told by its
+    content, as Pillow tells it: a PNG saved as ``.jpg`` was read at 8 bits unwarned."""
+    header = _png_header(path)
+    if header is None or header[0] != 16:
+        return None
+    return _PNG_TYPES_READ_AT_8_BITS.get(header[1])
 
 
 def _warn_png_read_at_8_bits(files, name):
@@ -774,11 +830,17 @@ def _warn_png_read_at_8_bits(files, name):
         what = (f"{len(lost)} of the {len(files)} picture files {are} of 16-bit colour "
                 f"pixels (the first, {str(f)!r}, 16-bit {kind})")
         its, them = "their", "them"
+    # an RGB one's transparent colour is 16-bit too: not applied (_has_transparent_colour)
+    keyed = [f for f, kind in lost if kind == "RGB" and _png_has_transparent_colour(f)]
+    unkeyed = "" if not keyed else (
+        f"; {'its' if len(files) == 1 else f'the {len(keyed)} with a'} transparent colour "
+        "(tRNS, 16-bit) cannot be told at 8 bits and is not applied: transparent pixels "
+        "keep their colour")
     warnings.warn(
         f"{name}: {what}, which Pillow, the reader, gives at 8 bits: {its} levels are "
-        f"rounded to steps of 1/255 (a dim picture keeps only a few gray levels); save "
-        f"{them} as 16-bit TIFF or 16-bit grayscale PNG (formats read at their full 16 "
-        f"bits), or read {them} yourself and pass the array", UserWarning,
+        f"rounded to steps of 1/255 (a dim picture keeps only a few gray levels){unkeyed}; "
+        f"save {them} as 16-bit TIFF or 16-bit grayscale PNG (formats read at their full "
+        f"16 bits), or read {them} yourself and pass the array", UserWarning,
         stacklevel=user_stacklevel())
 
 

@@ -1231,6 +1231,22 @@ def test_weights_whose_neuron_labels_disagree_are_refused(weights):
         counts.values, _authors_activities(X, Q[sub], W[np.ix_(sub, sub)], theta[sub]))
 
 
+def test_nan_neuron_labels_that_agree_are_not_refused(weights):
+    """A float coordinate's NaN label (a neuron left unlabelled) was compared by ``!=``,
+    for which NaN differs from itself: Q, W and theta labelled alike were refused as
+    "at position 23, nan against nan"."""
+    X, Q, W, theta = weights
+    labels = np.r_[np.arange(23.0), np.nan]
+    fields, inhibition, thresholds = _labelled(Q, W, theta, labels)
+    counts = sailnet_inference(X, fields, inhibition, thresholds, dtype=np.float64)
+    np.testing.assert_array_equal(counts.values, _authors_activities(X, Q, W, theta))
+    # a NaN against a number still differs
+    with pytest.raises(ValueError, match=r"neuron labels of theta differ from those of Q: "
+                                         r"at position 23, 23(\.0)? against nan \(1 of 24"):
+        sailnet_inference(X, fields, inhibition,
+                          thresholds.assign_coords(neuron=np.arange(24.0)), dtype=np.float64)
+
+
 def test_labelled_counts_record_the_precision_they_were_computed_in(weights):
     """The counts' attrs said n_steps, eta and simulator, not the kernel's precision, whose
     float32 default may move a threshold crossing against float64."""

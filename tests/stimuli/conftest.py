@@ -27,13 +27,14 @@ def write_matlab_v73():
     return _write_matlab_v73
 
 
-def _write_png(path, pixels, transparent=None):
+def _write_png(path, pixels, transparent=None, depth=None):
     """A PNG file of ``pixels`` (height, width) or (height, width, channels), bool (1-bit
     gray), uint8 or uint16, channels 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA),
     written by hand: neither Pillow nor imageio writes 16-bit colour PNGs, nor a 16-bit
     gray one with a transparent level (the signature, IHDR, tRNS for ``transparent``, the
-    gray level shown as transparent, one IDAT of unfiltered rows (filter byte 0), IEND;
-    big-endian samples, as the format stores them)."""
+    gray level or RGB colour shown as transparent, one IDAT of unfiltered rows (filter
+    byte 0), IEND; big-endian samples, as the format stores them). ``depth`` 2 or 4:
+    uint8 gray levels below ``2**depth`` stored at that many bits a pixel."""
     import struct
     import zlib
 
@@ -44,6 +45,10 @@ def _write_png(path, pixels, transparent=None):
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
     if pixels.dtype == bool:  # 1 bit per pixel, 8 to a byte, each row padded to bytes
         depth, rows = 1, np.packbits(pixels[:, :, 0], axis=1)
+    elif depth in (2, 4):  # each level's low bits, most significant first, rows padded
+        assert channels == 1 and pixels.dtype == np.uint8 and pixels.max() < 2**depth
+        bits = np.unpackbits(pixels, axis=2)[:, :, 8 - depth:]
+        rows = np.packbits(bits.reshape(height, width * depth), axis=1)
     else:
         depth = 8 * pixels.dtype.itemsize
         rows = pixels.astype(pixels.dtype.newbyteorder(">")).reshape(height, -1)
@@ -54,14 +59,18 @@ def _write_png(path, pixels, transparent=None):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
     header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
-    trns = b"" if transparent is None else chunk(b"tRNS", struct.pack(">H", transparent))
+    # tRNS: one 16-bit sample a channel (a gray level, or an RGB colour), whatever the depth
+    trns = b"" if transparent is None else chunk(
+        b"tRNS", struct.pack(f">{np.size(transparent)}H", *np.ravel(transparent)))
     Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + trns
                            + chunk(b"IDAT", zlib.compress(data)) + chunk(b"IEND", b""))
 
 
 @pytest.fixture(scope="session")
 def write_png():
-    """``write_png(path, pixels, transparent=None)``: ``pixels`` (bool, uint8 or uint16;
-    gray, gray + alpha, RGB or RGBA channels last) saved as a PNG file, 16-bit colour too;
-    ``transparent``: a gray picture's transparent level (tRNS)."""
+    """``write_png(path, pixels, transparent=None, depth=None)``: ``pixels`` (bool, uint8
+    or uint16; gray, gray + alpha, RGB or RGBA channels last) saved as a PNG file, 16-bit
+    colour too; ``transparent``: a gray picture's transparent level, or an RGB one's
+    (r, g, b) colour (tRNS); ``depth`` 2
+    or 4: uint8 gray levels stored at that many bits."""
     return _write_png

@@ -148,6 +148,51 @@ def test_16_bit_colour_pngs_are_warned_of_as_read_at_8_bits(tmp_path, write_png)
                                        (levels // 256) / 255, atol=1e-12)
 
 
+def test_a_16_bit_rgb_pngs_transparent_colour_is_not_matched_at_8_bits(tmp_path, write_png):
+    """Pillow compares a 16-bit RGB PNG's transparent colour (tRNS, 16-bit) with the
+    pixels it gives at 8 bits: with black transparent, every pixel below level 256 of
+    65535 came back white (8 of the 64 of this dim gradient, where one is transparent).
+    That colour cannot be told at 8 bits: it is not applied, and the warning says so."""
+    from PIL import Image
+
+    levels = np.linspace(0, 2000, 64).round().astype(np.uint16).reshape(8, 8)
+    rgb = np.dstack([levels] * 3)
+    write_png(tmp_path / "keyed.png", rgb, transparent=(0, 0, 0))
+    with Image.open(tmp_path / "keyed.png") as opened:  # the tRNS chunk as Pillow reads it
+        assert opened.info["transparency"] == (0, 0, 0)
+    with pytest.warns(UserWarning, match=(
+            r"images: '[^']*keyed\.png' is a PNG of 16-bit RGB pixels, .*a few gray levels\); "
+            r"its transparent colour \(tRNS, 16-bit\) cannot be told at 8 bits and is not "
+            r"applied: transparent pixels keep their colour; save it as")):
+        read = load_images(tmp_path / "keyed.png", name="images")[0]
+    np.testing.assert_allclose(read, (levels // 256) / 255, atol=1e-12)  # none whitened
+    with Image.open(tmp_path / "keyed.png") as opened:  # a PIL image, read as its file
+        with pytest.warns(UserWarning, match=r"its transparent colour \(tRNS, 16-bit\)"):
+            np.testing.assert_allclose(load_images(opened, name="images")[0],
+                                       (levels // 256) / 255, atol=1e-12)
+    # a folder: the files with such a colour counted; an 8-bit RGB one's is applied
+    write_png(tmp_path / "plain.png", rgb)
+    with pytest.warns(UserWarning, match=r"2 of the 2 picture files are PNGs .*; the 1 with "
+                                         r"a transparent colour \(tRNS, 16-bit\)"):
+        load_images([tmp_path / "keyed.png", tmp_path / "plain.png"], name="images")
+    write_png(tmp_path / "rgb8.png", (rgb // 8).astype(np.uint8), transparent=(0, 0, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read = load_images(tmp_path / "rgb8.png")[0]
+    np.testing.assert_allclose(read, np.where(levels // 8 == 0, 1.0, (levels // 8) / 255),
+                               atol=1e-12)
+
+
+def test_a_16_bit_colour_png_under_another_suffix_is_warned_of(tmp_path, write_png):
+    """Pillow tells a PNG by its content, so a 16-bit RGB PNG saved as ``.jpg`` was read at
+    8 bits too, but the warning looked at the suffix and said nothing."""
+    levels = np.linspace(0, 2000, 64).round().astype(np.uint16).reshape(8, 8)
+    write_png(tmp_path / "rgb16.jpg", np.dstack([levels] * 3))
+    with pytest.warns(UserWarning, match=r"'[^']*rgb16\.jpg' is a PNG of 16-bit RGB pixels"):
+        read = load_images(tmp_path / "rgb16.jpg")[0]
+    np.testing.assert_allclose(read, (levels // 256) / 255, atol=1e-12)  # what it says
+
+
 def test_max_images_keeps_the_first_files_in_the_documented_order(tmp_path):
     """Picture files and sparsenet raw files alike in natural order (img2 before img10,
     image9 before image10), as load_images' docstring says: picture files came in the
@@ -451,6 +496,30 @@ def test_a_1_or_16_bit_gray_pngs_transparent_level_is_white(tmp_path, write_png)
     np.testing.assert_array_equal(load_images(tmp_path / "ink.png")[0], np.ones((8, 16)))
     write_png(tmp_path / "ink_white.png", ink, transparent=1)  # white transparent: as it is
     np.testing.assert_array_equal(load_images(tmp_path / "ink_white.png")[0], ink)
+
+
+@pytest.mark.parametrize("depth", [2, 4])
+def test_a_2_or_4_bit_gray_pngs_transparent_level_is_white(tmp_path, write_png, depth):
+    """Pillow reads a 2- or 4-bit gray PNG as 8-bit levels (x 85, x 17) but keeps its
+    transparent level (tRNS) unscaled, so the two were compared at different scales: the
+    transparent pixels kept their gray (level 1 of 0-3 read as 1/3, not white) and any
+    pixel at 8-bit level 1 would have turned white."""
+    from PIL import Image
+
+    top = 2**depth - 1
+    levels = (np.arange(64).reshape(8, 8) % (top + 1)).astype(np.uint8)
+    write_png(tmp_path / "opaque.png", levels, depth=depth)
+    # the file as Pillow, an independent reader, decodes it: levels scaled to 0-255
+    with Image.open(tmp_path / "opaque.png") as opened:
+        np.testing.assert_array_equal(np.asarray(opened), levels * (255 // top))
+    np.testing.assert_allclose(load_images(tmp_path / "opaque.png")[0], levels / top,
+                               rtol=0, atol=1e-12)
+    write_png(tmp_path / "a.png", levels, transparent=1, depth=depth)
+    expected = np.where(levels == 1, 1.0, levels / top)  # composited onto white
+    np.testing.assert_allclose(load_images(tmp_path / "a.png")[0], expected, rtol=0,
+                               atol=1e-12)
+    with Image.open(tmp_path / "a.png") as opened:  # a PIL image, read as its file
+        np.testing.assert_allclose(load_images(opened)[0], expected, rtol=0, atol=1e-12)
 
 
 def test_photographs_saved_under_the_key_images_are_whitened(tmp_path):

@@ -397,8 +397,10 @@ def _check_neuron_labels(given) -> None:
     first, labels = found[0]
     for name, other in found[1:]:
         # one label per neuron each (the shapes were checked): compared one by one, as
-        # labels of different kinds (text and numbers) compare too
-        differ = np.array([a != b for a, b in zip(other.tolist(), labels.tolist())])
+        # labels of different kinds (text and numbers) compare too; a NaN label is the same
+        # as a NaN (a float coordinate's unlabelled neurons were refused as "nan against nan")
+        differ = np.array([a != b and not (a != a and b != b)
+                           for a, b in zip(other.tolist(), labels.tolist())])
         if not differ.any():
             continue
         i = int(np.flatnonzero(differ)[0])
