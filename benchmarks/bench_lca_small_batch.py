@@ -49,6 +49,16 @@ short run, where the per-call work shows) on 1 and 4 samples of both dictionarie
 at every call) against this tree's (which keeps them in the same cache), and the largest
 difference of the codes (rate * tau_m; 0: the same spike counts).
 
+With ``--learners`` it times the dictionary learners, whose dictionary changes at every
+update, with the solvers' cache bypassed (this tree: ``_cache=False``, nothing kept) against
+the cache path they took before (the solvers' ``values_of`` made to ignore ``keep=False``:
+every minibatch's dictionary compared, copied and its values kept for nothing), in the same
+run: CPU per update of ``learn_dictionary`` (256 atoms on 16x16 whitened patches, FISTA and
+LCA), ``learn_mod``, ``learn_ksvd`` and ``learn_online`` (64 atoms on 8x8 patches), with
+the largest difference of the learned dictionaries (0: the same to the bit); then one call
+of ``encode(x, D_user)`` (one sample, 1024 x 256 atoms) right after a 2-update learning
+run, which evicted ``D_user`` before (its Gram matrix built again) and leaves it kept now.
+
 Times are CPU seconds of this process (``time.process_time``,
 best of ``--repeats``, of ``--learn-repeats`` for learning; less sensitive than wall time
 to other jobs on the machine) and wall seconds.
@@ -58,11 +68,13 @@ to other jobs on the machine) and wall seconds.
     python benchmarks/bench_lca_small_batch.py --per-call   # per-call overheads
     python benchmarks/bench_lca_small_batch.py --per-call-solvers   # other solvers'
     python benchmarks/bench_lca_small_batch.py --per-call-spiking   # the spiking LCA's
+    python benchmarks/bench_lca_small_batch.py --learners   # learners and the cache
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import subprocess
@@ -116,7 +128,13 @@ def _run(argv):
                         help="time the per-call overheads of spiking_lca (numpy target) "
                              "with one dictionary (--before's spiking/lca.py against this "
                              "tree's)")
+    parser.add_argument("--learners", action="store_true",
+                        help="time the dictionary learners with the solvers' cache bypassed "
+                             "against the cache path, and the user's dictionary coded after "
+                             "a learning run")
     args = parser.parse_args(argv)
+    if args.learners:
+        return _run_learners(args.repeats)
     if args.per_call_spiking:
         return _run_per_call_spiking(args.before, args.repeats)
     if args.per_call_solvers:
@@ -492,6 +510,123 @@ def _run_per_call_spiking(rev, repeats):
         _per_call_row(f"spiking_lca, {k} x {p}, {n} sample{'s' * (n > 1)}",
                       {"before": call(before), "after": call(spiking_lca)}, repeats,
                       _dictionary_cache, kept)
+
+
+#: updates per learning run of ``--learners``
+LEARNER_UPDATES = 20
+#: the solver modules that take their dictionary's values from the cache
+CACHED_SOLVER_MODULES = ("fista", "lca", "iht", "active_set", "coordinate_descent",
+                         "pursuit")
+
+
+@contextlib.contextmanager
+def _cache_path_forced():
+    """The solvers' ``values_of`` ignoring ``keep=False``: a learner's minibatch
+    dictionaries are compared, copied and kept, as before the learners bypassed the
+    cache (the "before" of ``--learners``)."""
+    import importlib
+
+    from v1model.inference import _dictionary_cache
+
+    modules = [importlib.import_module(f"v1model.inference.{name}")
+               for name in CACHED_SOLVER_MODULES]
+    saved = [module.values_of for module in modules]
+    for module in modules:
+        module.values_of = lambda D, keep=True: _dictionary_cache.values_of(D)
+    try:
+        yield
+    finally:
+        for module, values_of in zip(modules, saved):
+            module.values_of = values_of
+
+
+def _learner_runs():
+    """(name, n_updates, run() -> learned dictionary) of ``--learners``."""
+    from _inference_setup import training_patches
+
+    from v1model.learning import learn_dictionary, learn_ksvd, learn_mod, learn_online
+
+    X16, X8, n = training_patches(4000, 16), training_patches(4000, 8), LEARNER_UPDATES
+    common = dict(seed=0, progress=False)
+    yield ("learn_dictionary, fista, 256 atoms, 16x16, batch 100", n,
+           lambda: learn_dictionary(X16, 256, lam=0.15, n_updates=n, batch_size=100,
+                                    **common)[0])
+    yield ("learn_dictionary, lca, 256 atoms, 16x16, batch 100", n // 2,
+           lambda: learn_dictionary(X16, 256, lam=0.15, inference="lca", n_updates=n // 2,
+                                    batch_size=100, **common)[0])
+    yield ("learn_mod, fista, 64 atoms, 8x8, batch 256", n,
+           lambda: learn_mod(X8, 64, lam=0.15, n_updates=n, batch_size=256, **common)[0])
+    yield ("learn_ksvd, omp (4 atoms), 64 atoms, 8x8, batch 256", n,
+           lambda: learn_ksvd(X8, 64, method="omp", n_nonzero=4, n_updates=n,
+                              batch_size=256, **common)[0])
+    yield ("learn_online, fista, 64 atoms, 8x8, batch 256", n,
+           lambda: learn_online(X8, 64, lam=0.15, n_updates=n, batch_size=256,
+                                **common)[0])
+
+
+def _run_learners(repeats):
+    """The tables of ``--learners`` (module docstring)."""
+    from _inference_setup import training_patches
+
+    from v1model.inference import _dictionary_cache, encode
+    from v1model.learning import learn_dictionary
+
+    print(machine_line())
+    print("before: the solvers' cache path (values_of ignoring keep=False); after: this "
+          f"tree (the learners bypass the cache); {LEARNER_UPDATES} updates (lca: "
+          f"{LEARNER_UPDATES // 2}), best of {repeats}")
+    print()
+    print("| learner | before: ms per update, CPU (wall) | after | ratio (CPU) "
+          "| max dictionary diff |")
+    print("|---|---|---|---|---|")
+    for name, n, run in _learner_runs():
+        results = {}
+        for which in ("before", "after"):
+            with _cache_path_forced() if which == "before" else contextlib.nullcontext():
+                _dictionary_cache.clear_dictionary_cache()
+                cpu, wall, D = _best(run, repeats)
+            results[which] = 1e3 * cpu / n, 1e3 * wall / n, np.asarray(D, np.float64)
+        (c0, w0, D0), (c1, w1, D1) = results["before"], results["after"]
+        print(f"| {name} | {c0:.2f} ({w0:.2f}) | {c1:.2f} ({w1:.2f}) | {c0 / c1:.2f}x | "
+              f"{float(np.abs(D1 - D0).max()):.1e} |", flush=True)
+
+    X8 = training_patches(1000, 8)
+    x, D_user = _unit_problem(1024, 256, 1, seed=1)
+    print()
+    print("encode(x, D_user), one sample, 1024 x 256 float64 atoms, right after "
+          "learn_dictionary(64 atoms, 8x8, 2 updates): ms, CPU (wall), best of "
+          f"{repeats}; warm = the same call with D_user kept (no learning run between)")
+    print()
+    print("| call | before: after a learning run | after: after a learning run "
+          "| ratio (CPU) | warm | max code diff |")
+    print("|---|---|---|---|---|---|")
+    for method, kwargs in (("fista", dict(lam=0.1)), ("lca", dict(lam=0.1)),
+                           ("omp", dict(n_nonzero=5)), ("cd", dict(lam=0.1))):
+        def call(method=method, kwargs=kwargs):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # convergence: timing only
+                return np.asarray(encode(x, D_user, method, progress=False, **kwargs))
+
+        def learn_then_call(call=call):
+            learn_dictionary(X8, 64, lam=0.15, n_updates=2, batch_size=100, seed=0,
+                             progress=False)
+            c0, w0 = time.process_time(), time.perf_counter()
+            A = call()
+            return time.process_time() - c0, time.perf_counter() - w0, A
+
+        results = {}
+        for which in ("before", "after"):
+            with _cache_path_forced() if which == "before" else contextlib.nullcontext():
+                call()  # D_user kept (and kernels compiled)
+                times = [learn_then_call() for _ in range(repeats)]
+            results[which] = (1e3 * min(t[0] for t in times),
+                              1e3 * min(t[1] for t in times), times[-1][2])
+        call()
+        warm_cpu, warm_wall, _ = _best(call, repeats)
+        (c0, w0, A0), (c1, w1, A1) = results["before"], results["after"]
+        print(f"| {method} | {c0:.2f} ({w0:.2f}) | {c1:.2f} ({w1:.2f}) | {c0 / c1:.2f}x | "
+              f"{1e3 * warm_cpu:.2f} ({1e3 * warm_wall:.2f}) | "
+              f"{float(np.abs(A1 - A0).max()):.1e} |", flush=True)
 
 
 def _print_per_call_header():

@@ -178,3 +178,27 @@ def test_threads_alternating_two_dictionaries_get_each_ones_codes():
         results = list(pool.map(code, range(24)))
     for which, A in results:
         np.testing.assert_array_equal(A, expected[which])
+
+
+def test_values_not_kept_leave_the_kept_dictionary_and_are_computed_once_per_name():
+    """``values_of(D, keep=False)`` (a learner's dictionary, changed at every update)
+    neither copies ``D`` nor replaces the kept dictionary, whose values stay; its own
+    values are computed once per name, from ``D``, and read-only as kept ones."""
+    rng = np.random.default_rng(9)
+    D_user, D_learner = rng.standard_normal((2, 30, 8))
+    values_of(D_user).get("gram", lambda D: D @ D.T)
+    kept = _dictionary_cache._entry
+    calls = []
+
+    def gram(D):
+        calls.append(D)
+        return D @ D.T
+
+    values = values_of(D_learner, keep=False)
+    first, second = values.get("gram", gram), values.get("gram", gram)
+    assert len(calls) == 1 and calls[0] is D_learner  # no copy of the learner's D
+    assert second is first and not first.flags.writeable
+    np.testing.assert_array_equal(first, D_learner @ D_learner.T)
+    assert _dictionary_cache._entry is kept and list(kept.values) == ["gram"]
+    np.testing.assert_array_equal(kept.key, D_user)
+    assert values_of(D_user) is kept  # the user's next call finds its values

@@ -65,7 +65,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
         for _ in bar:
             start = time.perf_counter()
             batch = X if batches is None else np.asarray(X[batches.next()], dtype=np.float64)
-            A = coder.encode(batch, D, rng)
+            A = coder.encode(batch, D, rng, cache=False)  # D changes at every update
             stats = batch_statistics(batch, D, A, coder)
             D_old = D
             D, A = step(batch, A, D)

@@ -1105,8 +1105,10 @@ def _l1_encoder(inference, threshold, tau, params):
     from .. import inference as inf
 
     # progress=False below: the learning's own bar covers every minibatch, none of the
-    # solver's (a slow minibatch drew one, with progress=False too); not put in params,
-    # which the history records as the solver settings a user can give
+    # solver's (a slow minibatch drew one, with progress=False too); _cache=False: D
+    # changes at every update, so what the solver derives from it alone is not kept (nor
+    # the user's dictionary evicted, _dictionary_cache); neither put in params, which the
+    # history records as the solver settings a user can give
     if inference == "lca":
         # the Euler tolerance stop's: the ivp path, and n_steps (a fixed count), warned
         # of it at every update
@@ -1115,18 +1117,18 @@ def _l1_encoder(inference, threshold, tau, params):
 
         def encode(batch, D, lam):
             return inf.lca(batch, D, lam, threshold=threshold, tau=tau, dtype=np.float64,
-                           progress=False, **params).astype(np.float64)
+                           progress=False, _cache=False, **params).astype(np.float64)
     elif inference == "fista":
         params.setdefault("tol", 1e-4)
 
         def encode(batch, D, lam):
             return inf.fista(batch, D, lam, positive=threshold == "nonneg", dtype=np.float64,
-                             progress=False, **params).astype(np.float64)
+                             progress=False, _cache=False, **params).astype(np.float64)
     else:  # float64 as lca and fista (float32 refused data that those learn from)
         def encode(batch, D, lam):
             return np.asarray(inf.encode(batch, D, method=inference, lam=lam,
                                          positive=threshold == "nonneg", dtype=np.float64,
-                                         progress=False, **params),
+                                         progress=False, _cache=False, **params),
                               dtype=np.float64)
     return encode
 

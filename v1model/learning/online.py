@@ -174,7 +174,7 @@ class OnlineState:
         start = time.perf_counter()
         # the run's tally (run_epochs, partial_fit), or this step's own
         with run_tally("method_params", self.coder.params) as tally:
-            codes = self.coder.encode(X, self.D, self.rng)
+            codes = self.coder.encode(X, self.D, self.rng, cache=False)  # D changes per step
             n_unconverged = tally.take_unconverged()
         stats = batch_statistics(X, self.D, codes, self.coder)
         self.n_updates += 1
