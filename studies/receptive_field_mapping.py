@@ -25,7 +25,8 @@ compares the results with the atoms:
 How to read the numbers:
 
 - Tuning is far sharper than in macaque V1 (quick run: median circular
-  variance 0.06 and orientation half-width 12 deg, 2026-12-07; against ~0.4-0.5 and
+  variance 0.06 and orientation half-width 12 deg, 2026-12-07; full run, 16x16
+  atoms: 0.03 and 11 deg, 2026-12-07; against ~0.4-0.5 and
   >= 20 deg in Ringach, Shapley & Hawken 2002). The gratings
   (``grating_contrast`` = 0.1) drive the units only just above their
   threshold (``lam`` = 0.15; a unit's threshold contrast is ~0.05): only the
@@ -154,9 +155,10 @@ def run(
     grating_contrast : float
         Amplitude of the gratings (units of the whitened input). At 0.1 the
         preferred frequencies follow the atoms' (median ratio 0.99 on the
-        quick dictionary); at 1.0, three times the s.d. of a whitened patch,
-        competition between units pushes them up 1.5x (seed 0; 2.2x over all
-        Gabor-like atoms; measured 2026-12-07), towards the top of the grid.
+        quick dictionary, 1.08 on the full run's 16x16 one); at 1.0, three
+        times the s.d. of a whitened patch, competition between units pushes
+        them up 1.5x (seed 0; 2.2x over all Gabor-like atoms; full run 1.65x
+        and 2.0x; measured 2026-12-07), towards the top of the grid.
         0.1 is close to the units' threshold (``lam``), which makes their
         orientation tuning much narrower than in macaque V1 (the iceberg
         effect; see the module docstring).
