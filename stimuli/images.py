@@ -634,11 +634,8 @@ def _load_skimage(size):
     those it lacks are warned of, by name (other versions ship other sets: the missing
     ones were skipped unsaid, and fewer than ten pictures came back)."""
     import skimage
-    import skimage.data
 
-    folder = Path(skimage.data.__file__).parent  # the photographs scikit-image ships
-    files = [folder / name for name in SKIMAGE_SCENES if (folder / name).exists()]
-    missing = [name for name in SKIMAGE_SCENES if not (folder / name).exists()]
+    folder, files, missing = _skimage_files()
     if not files:
         raise RuntimeError(
             f"no bundled photographs found in {folder} (scikit-image {skimage.__version__} "
@@ -652,6 +649,18 @@ def _load_skimage(size):
             f"({', '.join(missing)}; looked for in {str(folder)!r}): {len(files)} are "
             "loaded", UserWarning, stacklevel=user_stacklevel())
     return np.stack([_square(_to_gray(_imread(f)), size) for f in files])
+
+
+def _skimage_files():
+    """``(folder, files, missing)``: scikit-image's data folder, the paths of the
+    :data:`SKIMAGE_SCENES` it holds and the names of those it lacks (found without
+    reading a picture)."""
+    import skimage.data
+
+    folder = Path(skimage.data.__file__).parent  # the photographs scikit-image ships
+    files = [folder / name for name in SKIMAGE_SCENES if (folder / name).exists()]
+    missing = [name for name in SKIMAGE_SCENES if not (folder / name).exists()]
+    return folder, files, missing
 
 
 def _read_all(files, read, bar, shrink=None, name="source", size=None, paths=None):

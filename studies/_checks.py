@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["check_dictionary_memory", "check_grating_drive", "check_images", "child_seeds",
-           "dictionary_working_bytes", "image_source_attr", "path_attr", "PREWHITENED_MEANS"]
+           "dictionary_working_bytes", "image_count", "image_source_attr", "path_attr",
+           "PREWHITENED_MEANS"]
 
 #: what ``prewhitened=None`` stands for in every study that takes images (a study's
 #: ``NONE_MEANS``, shown by ``v1model study show``): see stimuli.images.is_prewhitened
@@ -63,6 +64,29 @@ def check_images(images, prewhitened=None, name: str = "images") -> None:
     from stimuli.images import _integer_pixels
 
     _integer_pixels(images, name)  # 64-bit integer pixels are refused
+
+
+def image_count(images) -> int | None:
+    """How many pictures :func:`stimuli.images.load_images` reads from ``images``
+    (accepted by :func:`check_images`), where that is known without reading a pixel:
+    the scenes the installed scikit-image ships for ``"skimage"``, the picture (or
+    sparsenet raw) files of a folder, 1 for a picture file or a 2-D array, the first
+    axis of a 3-D array (a DataArray's ``image`` or ``sample`` dim); None where only
+    loading tells (a ``.mat`` file, a DataArray naming neither dim)."""
+    from stimuli.images import _skimage_files, _source_files
+
+    if isinstance(images, str) and images == "skimage":
+        return len(_skimage_files()[1])
+    if isinstance(images, (str, os.PathLike)):
+        files = _source_files(images)
+        return None if files is None else len(files)
+    if np.ndim(images) == 2:
+        return 1
+    dims = getattr(images, "dims", None)
+    if dims is None:
+        return int(np.shape(images)[0])
+    named = [d for d in ("image", "sample") if d in dims]
+    return int(images.sizes[named[0]]) if named else None
 
 
 def check_grating_drive(lam, contrast, shape, contrast_name: str) -> None:

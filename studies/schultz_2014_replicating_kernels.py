@@ -61,15 +61,16 @@ What the runs show (skimage images)
 Quick run (8x8 kernels; 40 updates of 8 crops of 32x32 for every
 configuration; 6 held-out crops of 72x72; 46-48 s of CPU, patch-learned
 baseline included, 6-7 min wall on the 2-core box at load 17-24), seeds 0 / 1
-(re-measured 2026-12-07 at 234c5d6, as in the README; 2026-12-06 gave
+(re-measured 2026-12-07 at a7a8e9e, as in the README, and the same at
+234c5d6, where 0.202 and 0.64 had been recorded for seed 0; 2026-12-06 gave
 0.208 / 0.348, 0.144 / 0.261 and 0.90 / 1.04 below): at 0.1 active
 coefficients per pixel, 8 kernels at stride 2 give a held-out error of 0.129 /
-0.272 against 0.202 / 0.349 for 128 kernels at stride 8 (ratio 0.64 / 0.78)
-and 0.119 / 0.254 for 32 at stride 4: comparable — in fact better — with 16x
+0.272 against 0.216 / 0.350 for 128 kernels at stride 8 (ratio 0.60 / 0.78)
+and 0.119 / 0.253 for 32 at stride 4: comparable — in fact better — with 16x
 fewer kernels. Against the 128 tiled kernels learned patch-based (500 updates
 on 20,000 patches): 0.148 / 0.263, ratio 0.87 / 1.03 — comparable, as the
-paper says. Along the curve the ratio goes from 0.50 / 0.40 (densest codes,
-~0.2 per pixel) to 1.00 / 1.06 at the sparsest (< 0.01 per pixel, errors near
+paper says. Along the curve the ratio goes from 0.47 / 0.41 (densest codes,
+~0.2 per pixel) to 1.01 / 1.05 at the sparsest (< 0.01 per pixel, errors near
 1). Random kernels at stride 2: 0.49 / 0.72. The under-complete control (8 at
 stride 8), at a rate it reaches, loses by 1.2x (seed 0: 0.711 against 0.595) —
 a small difference, because all codes are poor that sparse. Second claim:
@@ -217,6 +218,20 @@ def _interior_counts(codes, kernel_size, stride, crop, border):
     return active.reshape(len(codes), -1).sum(axis=1)
 
 
+def _check_n_heldout(n_heldout, n_images, images):
+    """Refuse ``n_heldout`` that leaves none of the ``n_images`` pictures of ``images``
+    (None: not known yet) to learn from."""
+    if n_images is not None and n_heldout >= n_images:
+        from studies._checks import image_source_attr
+
+        advice = (f"give n_heldout below {n_images}" if n_images > 1 else
+                  "give at least two images")
+        raise ValueError(
+            f"n_heldout={n_heldout} leaves none of the {n_images} image(s) of images="
+            f"{image_source_attr(images)!r} to learn the kernels from (the last n_heldout "
+            f"are held out for evaluation); {advice}")
+
+
 def _interp_loglog(rate, error, target):
     """log(error) interpolated linearly in log(rate) at ``target`` (NaN outside)."""
     ok = (rate > 0) & (error > 0)
@@ -289,12 +304,17 @@ def run(
         Whether the images are already whitened (default: as
         :func:`stimuli.images.load_whitened` decides).
     n_heldout : int
-        The last images held out for evaluation.
+        The last images held out for evaluation: fewer than the images,
+        checked before any work where their count is known without reading
+        them (``"skimage"``: ten; a folder's files; an array), else once a
+        ``.mat`` file is read.
     kernel_size : int
         Kernel side, pixels (16; quick 8).
     strides : list of int, optional
-        Strides, each dividing ``kernel_size``; the largest should be
-        ``kernel_size`` (the non-overlapping case). Default ``kernel_size``
+        Strides, each dividing ``kernel_size``; the largest must be
+        ``kernel_size`` (the non-overlapping case every configuration is
+        compared with; strides=[4, 2] with the quick 8x8 kernels is refused,
+        naming strides=[8, 4, 2] and kernel_size=4). Default ``kernel_size``
         divided by 1, 2, 4 and 8 (quick: 1, 2 and 4), those that divide it:
         (16, 8, 4, 2); quick (8, 4, 2). An odd ``kernel_size`` leaves only
         ``kernel_size`` itself, nothing to compare: refused without ``strides``,
@@ -339,7 +359,8 @@ def run(
         naming ``max_iter`` and ``learning_tol`` (Training shortfall, module
         docstring).
     eval_lams : list of float
-        λ values of the rate-distortion curves (default 0.5 to 8, doubling).
+        λ values of the rate-distortion curves, at least two, distinct
+        (default 0.5 to 8, doubling).
     n_eval : int
         Held-out crops (4; quick 6).
     tol : float, default 1e-4
@@ -370,7 +391,7 @@ def run(
         random kernels, which are not learned).
     """
     from stimuli.images import load_whitened
-    from studies._checks import check_images, child_seeds, image_source_attr
+    from studies._checks import check_images, child_seeds, image_count, image_source_attr
     from studies._defaults import quick_default
     from studies._shortfall import named_by_study
     from v1model.convolutional import encode, learn_kernels
@@ -379,6 +400,7 @@ def run(
 
     quick = check_bool(quick, "quick")
     progress = check_bool(progress, "progress")
+    kernel_size_given = kernel_size is not None
     kernel_size = check_int(quick_default(kernel_size, quick, *QUICK_DEFAULTS["kernel_size"]),
                             "kernel_size", minimum=2)
     overcompleteness = check_int(overcompleteness, "overcompleteness", minimum=1)
@@ -416,6 +438,19 @@ def run(
             f"several strides (a shorter one against the non-overlapping kernel_size="
             f"{kernel_size}); give at least two that divide kernel_size (e.g. "
             f"strides={example})")
+    if strides[0] != kernel_size:
+        # every configuration is compared with the non-overlapping one (error_ratio,
+        # error_nonoverlapping; the long, patch-learned and under-complete ones are learned
+        # there): strides=[4, 2] with the quick 8x8 kernels made stride 4, where the
+        # kernels overlap by half, that "non-overlapping" case, unsaid
+        default = "" if kernel_size_given else f" ({'quick' if quick else 'full'} default)"
+        fits = all(strides[0] % t == 0 for t in strides)
+        raise ValueError(
+            f"strides={given}: the largest, {strides[0]}, is not kernel_size={kernel_size}"
+            f"{default}, the non-overlapping stride every configuration is compared with "
+            f"(at stride {strides[0]} the {kernel_size}x{kernel_size} kernels overlap); give "
+            f"strides={[kernel_size, *strides]}"
+            + (f" or kernel_size={strides[0]}" if fits else ""))
     control_kernels = check_int(overcompleteness * strides[-1] ** 2 if control_kernels is None
                                 else control_kernels, "control_kernels", minimum=0)
     if extra_kernel_size is None:  # half the kernel size, in whole shortest strides
@@ -441,7 +476,14 @@ def run(
     eval_lams = [0.5, 1.0, 2.0, 4.0, 8.0] if eval_lams is None else eval_lams
     if np.ndim(eval_lams) != 1 or len(eval_lams) < 2:
         raise ValueError(f"eval_lams must be a list of at least 2 values, got {eval_lams!r}")
-    eval_lams = sorted(check_positive(v, "eval_lams") for v in eval_lams)
+    given_lams, eval_lams = eval_lams, sorted(check_positive(v, "eval_lams") for v in eval_lams)
+    repeated = sorted({v for v in eval_lams if eval_lams.count(v) > 1})
+    if repeated:
+        # [1, 1] coded the held-out crops twice into one curve point with two labels (the
+        # eval_lam coordinate repeated: ds.sel(eval_lam=1.0) gave both rows)
+        raise ValueError(f"eval_lams={list(given_lams)!r} repeats "
+                         f"{', '.join(map(repr, repeated))}: each λ is one point of the "
+                         "rate-distortion curves; give distinct values")
     n_eval = check_int(quick_default(n_eval, quick, *QUICK_DEFAULTS["n_eval"]),
                        "n_eval", minimum=1)
     tol = check_positive(tol, "tol")
@@ -454,11 +496,13 @@ def run(
     n_heldout = check_int(n_heldout, "n_heldout", minimum=1)
     as_generator(seed)  # a seed of 2.5 failed inside numpy's SeedSequence, after loading
     check_images(images, prewhitened)
+    # counted without loading where the source tells (the ten skimage photographs, a
+    # folder's files): n_heldout=10 passed a sweep's pre-flight and failed after loading
+    _check_n_heldout(n_heldout, image_count(images), images)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
-    if len(imgs) <= n_heldout:
-        raise ValueError(f"n_heldout={n_heldout} leaves no training image of {len(imgs)}")
+    _check_n_heldout(n_heldout, len(imgs), images)  # a .mat file's count, now known
     train, heldout = imgs[:-n_heldout], imgs[-n_heldout:]
     scale = float(train.std())
     train, heldout = train / scale, heldout / scale
@@ -597,7 +641,9 @@ def run(
 
     config = np.arange(n_cfg)
     ds = xr.Dataset(coords={
-        "config": config, "eval_lam": ("eval_lam", np.array(eval_lams), {
+        "config": ("config", config, {"long_name": "configuration (index; see label)",
+                                      "units": "1"}),
+        "eval_lam": ("eval_lam", np.array(eval_lams), {
             "long_name": "lam of the held-out codes (FISTA)", "units": "units of X"}),
         "label": ("config", [c[0] for c in configs], {
             "long_name": "configuration", "units": "1"}),
@@ -611,7 +657,9 @@ def run(
             "long_name": "1: learned kernels; 0: random (a control)", "units": "1"}),
         "role": ("config", [c[5] for c in configs], {
             "long_name": "what the configuration is compared for", "units": "1"}),
-        "kernel": np.arange(n_max), "ky": ("ky", np.arange(k_max), {"units": "pixel"}),
+        "kernel": ("kernel", np.arange(n_max), {"long_name": "kernel of the configuration",
+                                                "units": "1"}),
+        "ky": ("ky", np.arange(k_max), {"units": "pixel"}),
         "kx": ("kx", np.arange(k_max), {"units": "pixel"}),
     })
     ds["coefficients_per_pixel"] = ("config", [c[2] / c[3] ** 2 for c in configs],
@@ -649,7 +697,9 @@ def run(
                 values[i, :h.sizes["update"]] = h[var].values
                 attrs = dict(h[var].attrs)
         ds["learning_" + var] = (("config", "update"), values, attrs)
-    ds = ds.assign_coords(update=n_upd)
+    # the learners' own label of their update count (it was dropped: no units)
+    update_attrs = next((dict(h["update"].attrs) for h in histories if h is not None), {})
+    ds = ds.assign_coords(update=("update", n_upd, update_attrs))
 
     summary = dict(
         matched_rate=matched_rate,

@@ -148,8 +148,10 @@ def run(
     xarray.Dataset
         The :func:`~v1model.spiking.learn_sailnet` Dataset (``Q``, ``W``,
         ``theta``, ``rate``, history over ``update``) plus ``eval_counts``
-        (sample, neuron), ``rf_spread`` (neuron), ``rf_overlap`` (neuron,
-        neuron_pre), ``gabor_nx``, ``gabor_ny``, ``gabor_r2`` and
+        (sample, neuron: each neuron's spikes for each held-out patch, units
+        "spikes" as :func:`~v1model.spiking.sailnet_inference` labels them; the
+        rates ``rate`` and ``mean_rate`` are in spikes/image), ``rf_spread``
+        (neuron), ``rf_overlap`` (neuron, neuron_pre), ``gabor_nx``, ``gabor_ny``, ``gabor_r2`` and
         ``gabor_reliable`` (neuron: Gabor fits of the fields and
         :func:`v1model.analysis.reliable_gabor_fits`; their count and medians
         in ``attrs``, with the fits' settings and bounds prefixed ``gabor_``:
@@ -262,7 +264,7 @@ def run(
 
     # counted in float64 (the learning's kernel ran in attrs["dtype"], float32)
     ds["eval_counts"] = (("sample", "neuron"), counts.astype(np.int32),
-                         {"long_name": "spikes per held-out patch", "units": "spikes/image",
+                         {"long_name": "spikes per neuron per held-out patch", "units": "spikes",
                           "dtype": "float64"})
     ds["rf_spread"] = ("neuron", rf_spread(ds["Q"].values),
                        {"long_name": "spatial spread of the receptive field", "units": "pixel"})

@@ -276,7 +276,8 @@ def test_continued_learning_numbers_updates_as_its_history(monkeypatch):
     # theta0 < 0, alpha = beta = gamma = 0: every unit fires at each of 50 steps and the
     # state stays put; gamma = 1e307 then overflows theta at the first update (50 * gamma)
     fixed = {"alpha": 0.0, "beta": 0.0, "batch_size": 2, "progress": False}
-    firing = learn_sailnet(pool, 3, n_updates=7, theta0=-5.0, gamma=0.0, seed=0, **fixed)
+    with pytest.warns(RuntimeWarning, match="theta0's lowest, -5, is"):  # on purpose
+        firing = learn_sailnet(pool, 3, n_updates=7, theta0=-5.0, gamma=0.0, seed=0, **fixed)
     with pytest.raises(FloatingPointError, match=r"^SAILnet diverged at update 8: the "
                                                  r"thresholds theta overflowed"):
         learn_sailnet(pool, 3, n_updates=3, gamma=1e307, seed=1, previous=firing, **fixed)

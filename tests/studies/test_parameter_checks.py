@@ -290,7 +290,9 @@ def test_every_path_parameter_expands_home_and_environment_variables(name, param
     from skimage.io import imsave
 
     (tmp_path / "imgs").mkdir()
-    imsave(tmp_path / "imgs" / "a.png", np.zeros((64, 64), np.uint8), check_contrast=False)
+    # three: schultz-2014 holds out n_heldout=2 and refuses a folder with no more pictures
+    for picture in ("a.png", "b.png", "c.png"):
+        imsave(tmp_path / "imgs" / picture, np.zeros((64, 64), np.uint8), check_contrast=False)
     (tmp_path / "wavs").mkdir()
     (tmp_path / "wavs" / "a.wav").write_bytes(b"")  # only found up front, not read
     (tmp_path / "d.nc").write_bytes(b"")

@@ -688,6 +688,16 @@ def learn_sailnet(
         (one count per call, in order) and ``record_every_per_call`` (one
         ``record_every`` per call, in order), as
         :func:`v1model.io.continue_history` joins them.
+
+    Warns
+    -----
+    RuntimeWarning
+        Once per call, at the first update in which units fired at every one of the
+        ``n_steps`` steps (their counts capped, as :func:`sailnet_inference` warns):
+        ``theta0`` at or below 0, or data far above unit variance. Földiák's rule then
+        raises ``W`` to up to ``alpha * n_steps**2`` (2500 at the defaults), which later
+        updates lower by ``alpha * p**2`` (0.0025) each. Also after
+        :data:`SILENT_PATIENCE` updates in which no unit fired.
     """
     dtype = check_dtype(dtype)
     done = 0  # updates of the calls continued
@@ -790,6 +800,7 @@ def learn_sailnet(
                        unit="batch")
     t0 = time.perf_counter()
     silent = 0  # consecutive updates in which no unit fired
+    saturated_said = False  # a batch's counts capped at n_steps, warned of once per call
     for step in range(n_updates):
         X = draw()
         # overflow is checked once per update below: numpy's own warnings would come
@@ -810,11 +821,22 @@ def learn_sailnet(
             # Oja: Hebbian growth with a decay that bounds |Q_i|
             dQ = beta * (Y.T @ X - (Y * Y).sum(axis=0)[:, None] * Q) / batch_size
             Q += dQ
+            # the thresholds this batch was coded with, for the warning below
+            # (p = n_steps asks for a spike at every step: nothing to warn of)
+            saturated = not saturated_said and p < n_steps and Y.max() >= n_steps
+            lowest_theta = float(theta.min())
             theta += gamma * (mean_y - p)
             rate_avg = (1 - eta_average) * rate_avg + eta_average * mean_y
             # a sum per array: cheap, and non-finite as soon as one entry is
             if not np.isfinite(Q.sum() + W.sum() + theta.sum()):
                 _raise_diverged(done + step + 1, Q, W, theta, Y, X, alpha, beta, gamma, p)
+            if saturated:
+                # theta0 <= 0 fired every unit at every step, unsaid, and left W near
+                # alpha * n_steps**2 for ~n_steps**2 / p**2 updates
+                saturated_said = True
+                _warn_saturated_learning(done + step + 1, Y, lowest_theta, W, n_steps, alpha,
+                                         gamma, p, first=step == 0,
+                                         continued=previous is not None)
             if (done + step + 1) % record_every == 0:
                 r = (done + step + 1) // record_every - done // record_every - 1
                 hist["mean_rate"][r] = mean_y.mean()
@@ -924,6 +946,41 @@ def _raise_diverged(update, Q, W, theta, Y, X, alpha, beta, gamma, p):
                         else ("thresholds theta", "gamma", gamma))
     raise FloatingPointError(
         f"SAILnet diverged at update {update}: the {what} overflowed; lower {rule}={rate!r}")
+
+
+def _warn_saturated_learning(update, Y, low, W, n_steps, alpha, gamma, p, first, continued):
+    """Warn that units fired at every one of the ``n_steps`` steps of update ``update``
+    (counted over all the calls as the history's ``update``), as
+    :func:`sailnet_inference` warns of capped counts: Földiák's rule then adds up to
+    ``alpha * n_steps**2`` to lateral weights that later updates lower by ``alpha * p**2``
+    each. ``low``: the lowest threshold the batch was coded with; ``first``: the call's
+    first update, whose thresholds are ``theta0``, or ``previous``'s ``theta`` when
+    ``continued`` (theta0 cannot be given then)."""
+    n_sat = int(np.count_nonzero(Y >= n_steps))
+    if low > 0:
+        cause, advice = "", ("scale the data down (SAILnet expects patches of unit variance) "
+                             "or raise theta0")
+    elif not first:  # homeostasis took them there
+        cause = (f"; homeostasis (gamma={gamma!r}) lowered the thresholds to {low:.3g}, at "
+                 "or below 0, where a unit fires at every step its drive Q x reaches "
+                 "theta / eta")
+        advice = f"lower gamma={gamma!r}"
+    else:
+        cause = (f"; a threshold at or below 0 ({'previous' if continued else 'theta0'}'s "
+                 f"lowest, {low:.3g}, is) fires its unit at every step its drive Q x "
+                 "reaches theta / eta")
+        advice = ("pass previous's state with thresholds above 0 instead (Q0, W0, rate0 and "
+                  "theta0, see W0)" if continued else "give theta0 > 0 (default 2)")
+    lateral = (f"; Földiák's rule adds up to alpha * n_steps**2 = {alpha * n_steps ** 2:.4g} "
+               f"to the lateral weights W of units firing together in one such update "
+               f"(largest W now {float(W.max()):.4g}), and later updates lower them by at "
+               f"most alpha * p**2 = {alpha * p ** 2:.3g} each"
+               if alpha > 0 and len(W) > 1 else "")
+    warnings.warn(
+        f"update {update}: {n_sat} of {Y.size} spike counts of the batch reached "
+        f"n_steps={n_steps} (units fired at every step, their counts capped whatever their "
+        f"drive, as sailnet_inference warns){cause}{lateral}: {advice}",
+        RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def _warn_silent(update, drive, theta, gamma, p, theta0, continued=False):
