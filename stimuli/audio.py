@@ -459,9 +459,8 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         raise TypeError(f"waveforms must be one waveform (n_samples,) or a list of waveforms, "
                         f"got {describe(waveforms)}")
     # the dtypes of integer recordings (scipy.io.wavfile's int16), before they become floats
-    integer = [(i, w.dtype) for i, w in enumerate(waveforms)
-               if isinstance(getattr(w, "dtype", None), np.dtype) and w.dtype.kind in "iu"
-               and w.dtype.itemsize <= 4]
+    integer = [(i, integer_sample_dtype(w)) for i, w in enumerate(waveforms)
+               if integer_sample_dtype(w) is not None]
     waves = [check_array(w, f"waveforms[{i}]", ndim=1) for i, w in enumerate(waveforms)]
     if not waves:
         raise ValueError("waveforms must hold at least one waveform, got an empty list")
@@ -589,14 +588,57 @@ def _warn_integer_samples(integer, min_rms):
     31% of silent segments (RMS below 1% of full scale) of the spoken digits at
     min_rms=0.01, which rejected none of those load_wav gives."""
     i, dtype = integer[0]
-    full = 2.0 ** (8 * dtype.itemsize - 1)  # int16: 32768; uint8: 128 around 128
     which = f"waveforms[{i}]" + (f" (and {len(integer) - 1} more)" if len(integer) > 1 else "")
+    warn_integer_samples(dtype, which, "waveforms", "min_rms", min_rms,
+                         "it rejects only segments of (nearly) all-zero samples, not quiet ones")
+
+
+def integer_sample_dtype(samples):
+    """The dtype of ``samples`` when they are integers of at most 32 bits (the formats of
+    :func:`scipy.io.wavfile.read`, whose full scale is ``2**(bits - 1)``), else None.
+
+    Parameters
+    ----------
+    samples : array_like
+        A waveform or a stack of them (a NumPy array or a DataArray).
+
+    Returns
+    -------
+    numpy.dtype or None
+    """
+    dtype = getattr(samples, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu" and dtype.itemsize <= 4:
+        return dtype
+    return None
+
+
+def warn_integer_samples(dtype, which: str, what: str, name: str, value: float,
+                         effect: str) -> None:
+    """Warn that the level ``name=value`` (below 1) is below the step of the integer
+    samples (``dtype``) of ``which``, taken as they are, not scaled to [-1, 1].
+
+    Parameters
+    ----------
+    dtype : numpy.dtype
+        The samples' integer dtype (int16: full scale 32768; uint8: 128 around 128).
+    which : str
+        The samples named in the message, e.g. ``"waveforms[0]"``.
+    what : str
+        What to divide by the full scale, e.g. ``"waveforms"``.
+    name : str
+        The argument given in units of full scale 1, e.g. ``"min_rms"``.
+    value : float
+        Its value (below 1).
+    effect : str
+        What it then does, e.g. which segments it rejects.
+    """
+    full = 2.0 ** (8 * dtype.itemsize - 1)  # int16: 32768; uint8: 128 around 128
     warnings.warn(
-        f"min_rms={min_rms:g} is below 1, the step of the {dtype.name} samples of {which}, "
+        f"{name}={value:g} is below 1, the step of the {dtype.name} samples of {which}, "
         f"which are taken as they are (full scale {full:g}; load_wav scales integer samples "
-        "to [-1, 1]): it rejects only segments of (nearly) all-zero samples, not quiet ones; "
-        f"divide the waveforms by {full:g} (or read them with load_wav), or give min_rms in "
-        "their units", UserWarning, stacklevel=user_stacklevel())
+        f"to [-1, 1]): {effect}; divide the {what} by {full:g} (or read them with "
+        f"load_wav), or give {name} in their units", UserWarning,
+        stacklevel=user_stacklevel())
 
 
 def _rms(wave, scale, block=2**16):

@@ -405,10 +405,12 @@ def run(
         ``coefficients_per_second`` (coder, target_snr): the non-zero
         coefficients each code needs per second of held-out sound at each
         fidelity (matching-pursuit spikes of the learned, gammatone and random
-        kernels; block DCTs; NaN where a code cannot reach that fidelity on every
-        held-out excerpt). Parameters and the summary in attrs, among them
-        ``median_q10`` (over the band-pass kernels whose -10 dB band lies inside
-        (0 Hz, Nyquist): elsewhere Q10 is only a bound) with ``n_q10_left_out``
+        kernels; block DCTs, the samples past the last whole block in a shorter
+        one; NaN where a code cannot reach that fidelity on every held-out
+        excerpt, or its block is longer than the excerpts). Parameters and the
+        summary in attrs, among them ``median_q10`` (over the band-pass kernels
+        whose -10 dB band lies inside (0 Hz, Nyquist): elsewhere Q10 is only a
+        bound) with ``n_q10_left_out``
         (the band-pass kernels left out of it), ``median_envelope_skewness`` and
         that of the cut gammatones, ``gammatone_median_envelope_skewness``,
         ``eval_max_iter`` (the held-out codes' step limit), ``eval_tol``
@@ -741,12 +743,13 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
     (ERB bandwidths, ``n_kernels`` centres log-spaced from ``min_frequency`` to 0.45
     of the rate, cut to the kernel length; from ``rate / taps``, one cycle over the
     kernel, when ``min_frequency`` is 0) and of the random kernels, against
-    orthonormal block DCTs (blocks of one and four kernel lengths) keeping their
-    largest coefficients. NaN where a code cannot reach the fidelity on every excerpt:
-    matching pursuit ending short of it, a block DCT whose uncoded tail (the samples
-    past the last whole block) alone leaves too much residual, or a block longer than
-    the excerpts (nothing to code). Counts, not bits: spike times and amplitudes would
-    cost more bits each than a block coefficient's amplitude."""
+    orthonormal block DCTs (blocks of one and four kernel lengths; the samples past
+    the last whole block, if any, in one shorter block: every sample is coded, as the
+    spikes code the whole excerpt) keeping their largest coefficients. NaN where a
+    code cannot reach the fidelity on every excerpt: matching pursuit ending short of
+    it, or a block longer than the excerpts (not one block of that length to code).
+    Counts, not bits: spike times and amplitudes would cost more bits each than a
+    block coefficient's amplitude."""
     from scipy.fft import dct
 
     from studies._shortfall import count_shortfall
@@ -777,13 +780,18 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
                 out[i, j] = np.nan
                 continue
             c = dct(X[:, :usable].reshape(len(X), -1, block), norm="ortho", axis=2)
-            power = np.sort((c**2).reshape(len(X), -1), axis=1)[:, ::-1]
-            # the tail past the last whole block stays uncoded: it counts as residual
+            # the samples past the last whole block in a shorter block of their own, so
+            # that the code is an orthonormal basis of the whole excerpt: left uncoded,
+            # they alone could hold more than a fidelity's residual (excerpt_length=517,
+            # kernel_size=33: NaN from 10 dB up, where the spikes coded every sample)
+            power = (c**2).reshape(len(X), -1)
+            if usable < X.shape[1]:
+                tail = dct(X[:, usable:], norm="ortho", axis=1)
+                power = np.concatenate([power, tail**2], axis=1)
+            power = np.sort(power, axis=1)[:, ::-1]
             left = energy[:, None] - np.cumsum(power, axis=1)
+            # every coefficient kept leaves nothing (Parseval): each excerpt reaches it
             reached = left <= energy[:, None] * 10 ** (-snr / 10)
-            if not reached.any(axis=1).all():  # even every coefficient leaves too much
-                out[i, j] = np.nan
-                continue
             out[i, j] = (np.argmax(reached, axis=1) + 1).sum() / seconds
     ds = ds.assign_coords(coder=("coder", list(CODERS)),
                           target_snr=("target_snr", list(TARGET_SNR_DB), {"units": "dB"}))

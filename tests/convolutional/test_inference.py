@@ -2,6 +2,7 @@
 the LCA fixed point, the history, warm starts, and a real-image problem against
 the dense FISTA."""
 
+import re
 import warnings
 
 import numpy as np
@@ -224,6 +225,67 @@ def test_reconstruct_takes_a_dictionary_object():
             reconstruct(A, phi, **kwargs)
     with pytest.raises(ValueError, match="reconstruct needs signal_shape"):
         reconstruct(A, phi.kernels, stride=phi.stride, boundary="valid")
+
+
+@pytest.mark.parametrize("name", ["1d-full-s2", "2d-valid-s23", "2d-circular-s2"])
+def test_reconstruct_reads_the_geometry_codes_dataset_records(name, tmp_path):
+    """``reconstruct(ds.codes, ds.kernels)`` of a saved codes_dataset needed
+    signal_shape (and stride, boundary), which the Dataset records: the codes now
+    carry them, and the result is the explicit matrix's ``A M``; a disagreeing value
+    given is refused by name."""
+    from v1model.io import load_dataset, save_dataset
+
+    phi = make_problem(name)[0]
+    A = np.random.default_rng(5).standard_normal((3, phi.n_kernels) + phi.code_shape)
+    want = A.reshape(3, -1) @ phi.as_matrix()  # float64 reference, no FFT or window path
+    ds = load_dataset(save_dataset(phi.codes_dataset(A, lam=0.1), tmp_path / "codes.nc"))
+    made = reconstruct(ds.codes, ds.kernels)
+    assert made.shape == (3,) + phi.signal_shape and made.dtype == np.float64
+    np.testing.assert_allclose(made.reshape(3, -1), want, rtol=0, atol=1e-12)
+    # the geometry given again, matching (an int for a stride of equal entries), is taken
+    same = reconstruct(ds.codes, ds.kernels, phi.signal_shape, stride=phi.stride,
+                       boundary=phi.boundary)
+    np.testing.assert_array_equal(same, made)
+    # and a dictionary of the same geometry
+    np.testing.assert_array_equal(reconstruct(ds.codes, phi), made)
+    other = tuple(n + s for n, s in zip(phi.signal_shape, phi.stride))  # a valid geometry
+    for kwargs, match in ((dict(signal_shape=other), rf"^signal_shape={re.escape(repr(other))} "
+                           rf"disagrees with the codes' own signal_shape="),
+                          (dict(stride=7), r"^stride=7 disagrees with the codes' own stride="),
+                          (dict(boundary="same"), r"^boundary must be one of")):
+        with pytest.raises(ValueError, match=match):
+            reconstruct(ds.codes, ds.kernels, **kwargs)
+    wrong = "valid" if phi.boundary != "valid" else "full"
+    with pytest.raises(ValueError, match=rf"^boundary='{wrong}' disagrees with the codes' own "
+                                         rf"boundary='{phi.boundary}'"):
+        reconstruct(ds.codes, ds.kernels, boundary=wrong)
+    # codes of another dictionary's geometry, given that dictionary: named
+    elsewhere = ConvolutionalDictionary(phi.kernels, other, stride=phi.stride,
+                                        boundary=phi.boundary)
+    with pytest.raises(ValueError, match=r"^the codes' attrs\['signal_shape'\]=.* disagree "
+                                         r"with the ConvolutionalDictionary's own"):
+        reconstruct(ds.codes, elsewhere)
+
+
+def test_reconstruct_keeps_float64_codes_and_kernels_in_float64():
+    """It returned float32 for float64 codes and kernels, ~1e-7 off the float64
+    product (the docstring's default float32 was the dictionary's precision, which a
+    dense ``codes @ D`` does not impose). float32 codes, or kernels, stay float32."""
+    phi = make_problem("2d-valid-s23")[0]
+    A = np.random.default_rng(5).standard_normal((3, phi.n_kernels) + phi.code_shape)
+    want = A.reshape(3, -1) @ phi.as_matrix()
+    geometry = dict(stride=phi.stride, boundary=phi.boundary)
+    made = reconstruct(A, phi.kernels, phi.signal_shape, **geometry)
+    assert made.dtype == np.float64
+    np.testing.assert_allclose(made.reshape(3, -1), want, rtol=0, atol=1e-12)
+    for codes, kernels in ((A.astype(np.float32), phi.kernels),
+                           (A, phi.kernels.astype(np.float32))):
+        single = reconstruct(codes, kernels, phi.signal_shape, **geometry)
+        assert single.dtype == np.float32
+        np.testing.assert_allclose(single.reshape(3, -1), want, rtol=0,
+                                   atol=1e-5 * np.abs(want).max())
+    asked = reconstruct(A, phi.kernels, phi.signal_shape, dtype=np.float32, **geometry)
+    assert asked.dtype == np.float32
 
 
 @pytest.mark.parametrize("method", ["fista", "ista", "lca"])

@@ -730,3 +730,30 @@ def test_learning_leaves_the_process_warning_filters_alone(
         ds = learn_kernels(X, 4, 12, **kwargs)
     assert [str(w.message) for w in caught] == [text, text] + seen
     np.testing.assert_array_equal(ds["kernels"].values, alone["kernels"].values)
+
+
+def test_integer_sounds_with_a_lam_below_their_step_are_warned_of():
+    """scipy.io.wavfile's int16 samples (full scale 32768) were learned from as they are
+    with lam=0.1, meant for full scale 1, unsaid: every coefficient was active (fraction
+    1.0 against 0.08 for the same sounds / 32768). Warned of as sample_segments warns of
+    its min_rms (the same helper and text); floats, a lam of 1 or more, and matching
+    pursuit (no lam) are not."""
+    import re
+
+    rng = np.random.default_rng(0)
+    sounds = np.round(rng.standard_normal((4, 400)) * 3000).astype(np.int16)
+    run = dict(n_updates=2, batch_size=4, seed=0, progress=False)
+    with pytest.warns(UserWarning, match=re.escape(
+            "lam=0.1 is below 1, the step of the int16 samples of images, which are taken as "
+            "they are (full scale 32768; load_wav scales integer samples to [-1, 1]): an L1 "
+            "penalty below one step of the samples leaves nearly every coefficient active; "
+            "divide the sounds by 32768")):
+        ds = learn_kernels(sounds, 4, 16, lam=0.1, **run)
+    scaled = learn_kernels(sounds / 32768, 4, 16, lam=0.1, **run)
+    assert ds["fraction_active"].min() > 0.99 > 0.2 > scaled["fraction_active"].max()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 2 updates: a crop left short
+        learn_kernels(sounds.astype(np.float64) / 32768, 4, 16, **run)
+        learn_kernels(sounds, 4, 16, lam=300.0, **run)
+        learn_kernels(sounds, 4, 16, method="mp", n_nonzero=3, **run)

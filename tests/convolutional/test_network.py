@@ -61,6 +61,9 @@ def test_soft_threshold_spikes_with_on_off_units(net_and_signals):
     assert ref.min() < 0 < ref.max()
     assert np.linalg.norm(spk - ref) / np.linalg.norm(ref) < 0.05  # measured 0.015
     assert ds.sizes["kernel"] == 2 * net.n_kernels and ds.attrs["tau_m"] == 0.02
+    # which unit is which (test_spiking_units_are_labelled_with_their_polarity_and_kernel)
+    back = (ds["polarity"] * ds["code"]).groupby("source_kernel").sum()
+    np.testing.assert_array_equal(back.transpose("sample", "source_kernel", "time").values, spk)
 
 
 def test_learn_keeps_the_spec_and_round_trips(tmp_path):
@@ -541,6 +544,42 @@ def test_spiking_codes_of_a_sound_network_are_in_seconds(monkeypatch):
     with pytest.raises(ValueError, match=r"^sample_rate=8000 is not for backend='ode': its "
                                          r"codes are arrays whose positions count samples"):
         net.encode(X, sample_rate=8000)
+
+
+@pytest.mark.parametrize("threshold", ["soft", "nonneg"])
+def test_spiking_units_are_labelled_with_their_polarity_and_kernel(monkeypatch, threshold):
+    """threshold="soft" runs an ON and an OFF unit per copy: the spiking Dataset's
+    ``kernel`` ran 0 .. 2n - 1 and nothing said which unit was which. Each unit now
+    carries ``polarity`` (+1 / -1) and ``source_kernel``: its kernel in the Dataset is
+    ``polarity * net.kernels[source_kernel]``, and the ON minus OFF codes summed by
+    source kernel are the codes encode returns."""
+    import v1model.spiking as spiking
+    from v1model.convolutional import ConvolutionalDictionary
+
+    def fake(X, kernels, lam, *, stride, boundary, **kwargs):  # no Brian2: its Dataset's form
+        phi = ConvolutionalDictionary(kernels, np.shape(X)[1:], stride=stride,
+                                      boundary=boundary, dtype=np.float64)
+        return phi.codes_dataset(np.maximum(phi.analyze(X) - lam, 0)).rename(codes="code")
+
+    monkeypatch.setattr(spiking, "spiking_convolutional_lca", fake)
+    rng = np.random.default_rng(0)
+    kernels = unit_kernels(rng, (3, 7))
+    net = ConvolutionalNetwork(kernels, stride=2, lam=0.8, threshold=threshold)
+    codes, ds = net.encode(rng.standard_normal((2, 40)), backend="spiking",
+                           return_dataset=True)
+    n_units = 2 * net.n_kernels if threshold == "soft" else net.n_kernels
+    expected = [1] * net.n_kernels + ([-1] * net.n_kernels if threshold == "soft" else [])
+    np.testing.assert_array_equal(ds["polarity"].values, expected)
+    np.testing.assert_array_equal(ds["source_kernel"].values, np.arange(n_units) % 3)
+    assert ds["polarity"].dims == ds["source_kernel"].dims == ("kernel",)
+    np.testing.assert_array_equal(
+        ds["kernels"].values,
+        ds["polarity"].values[:, None] * kernels[ds["source_kernel"].values])
+    back = (ds["polarity"] * ds["code"]).groupby("source_kernel").sum()
+    np.testing.assert_array_equal(back.transpose("sample", "source_kernel", "time").values,
+                                  codes)
+    if threshold == "soft":  # both signs coded
+        assert codes.min() < 0 < codes.max()
 
 
 def _images_and_sounds():

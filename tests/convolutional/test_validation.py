@@ -198,7 +198,7 @@ def test_kernels_beyond_float32_range_named(scale):
     # astype(float32) made 1e300 kernels inf (every synthesis NaN) and 1e-100 kernels
     # zeros (every synthesis zero), with only numpy's overflow warning or nothing
     with pytest.raises(ValueError, match="kernels has values"):
-        reconstruct(np.ones((1, 4, 20, 20)), KERNELS * scale, (16, 16))
+        reconstruct(np.ones((1, 4, 20, 20), np.float32), KERNELS * scale, (16, 16))
 
 
 def _one_tiny_kernel():
@@ -211,7 +211,8 @@ def _one_tiny_kernel():
     lambda k: ConvolutionalDictionary(k, (16, 16)),
     lambda k: encode(X, k, 0.1, method="fista"),
     lambda k: matching_pursuit(X, k, n_nonzero=3),
-    lambda k: reconstruct(np.ones((1, 4, 20, 20)), k, (16, 16)),
+    # float32 codes: float64 codes and kernels are reconstructed in float64
+    lambda k: reconstruct(np.ones((1, 4, 20, 20), np.float32), k, (16, 16)),
 ])
 def test_one_kernel_below_float32_range_is_named(call):
     # it became zeros in float32: encode gave it zero codes with numpy's divide-by-zero

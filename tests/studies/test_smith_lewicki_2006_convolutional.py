@@ -364,12 +364,34 @@ def test_the_crops_each_update_codes_are_a_recorded_parameter(monkeypatch, crop_
         get_study(NAME).run(quick=True, audio_dir="synthetic", crop_length=2048)
 
 
+def _block_dct_counts(X, block, snr_db):
+    """Coefficients per excerpt an orthonormal block DCT-II keeps to reach ``snr_db``:
+    blocks of ``block`` samples and the samples left over in one shorter block, each
+    transform built from its formula (not scipy.fft)."""
+    def dct_matrix(n):
+        k, m = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        C = np.sqrt(2.0 / n) * np.cos(np.pi * (2 * m + 1) * k / (2 * n))
+        C[0] /= np.sqrt(2.0)
+        return C
+
+    counts = []
+    for x in X:
+        pieces = [x[start:start + block] for start in range(0, len(x), block)]
+        c = np.concatenate([dct_matrix(len(p)) @ p for p in pieces])
+        power = np.sort(c**2)[::-1]
+        allowed = (x @ x) * 10 ** (-snr_db / 10)
+        counts.append(1 + int(np.argmax((x @ x) - np.cumsum(power) <= allowed)))
+    return np.array(counts)
+
+
 def test_a_code_that_cannot_reach_the_fidelity_is_nan_not_every_coefficient(monkeypatch):
-    """A block DCT leaves the samples past its last whole block uncoded: when they
-    alone hold more than the residual a fidelity allows, no number of coefficients
-    reaches it, yet the count was "every coefficient" (excerpt_length=1000,
-    kernel_size=64: the 4x blocks' 232-sample tail made 20 dB "6144 per second").
-    Matching pursuit ending short of the target was counted likewise."""
+    """A code that cannot reach a fidelity on every excerpt is NaN, not "every
+    coefficient": matching pursuit ending short of it, and a block longer than the
+    excerpts. A block DCT left the samples past its last whole block uncoded, which
+    alone could hold more than the residual allowed (NaN at 15 and 20 dB here; at
+    excerpt_length=517, kernel_size=33 from 10 dB up, where the spikes coded every
+    sample): they are now one shorter block, and the counts are those of the explicit
+    block-diagonal DCT matrix."""
     import xarray as xr
 
     import v1model.convolutional as conv
@@ -379,17 +401,17 @@ def test_a_code_that_cannot_reach_the_fidelity_is_nan_not_every_coefficient(monk
     rate, taps = 8000.0, 64
     X = rng.standard_normal((4, 100))
     # one whole 64-sample block and a 36-sample tail holding 5% of each excerpt's
-    # energy: 5 and 10 dB (31.6% and 10% residual allowed) are reachable, 15 dB
-    # (3.2%) and 20 dB (1%) are not
+    # energy: uncoded, it let 5 and 10 dB (31.6% and 10% residual allowed) be reached,
+    # 15 dB (3.2%) and 20 dB (1%) not
     X[:, :taps] *= np.sqrt(0.95 / (X[:, :taps] ** 2).sum(axis=1, keepdims=True))
     X[:, taps:] *= np.sqrt(0.05 / (X[:, taps:] ** 2).sum(axis=1, keepdims=True))
     K = rng.standard_normal((8, taps))
     ds = _add_rate_distortion(xr.Dataset(), X, K, rng.standard_normal((8, taps)), rate, 100.0)
     dct8 = ds["coefficients_per_second"].sel(coder="block_dct")
     seconds = X.size / rate
-    assert np.all(np.isfinite(dct8.sel(target_snr=[5.0, 10.0])))
-    assert np.all(dct8.sel(target_snr=[5.0, 10.0]) < len(X) * taps / seconds)
-    assert np.all(np.isnan(dct8.sel(target_snr=[15.0, 20.0])))
+    want = [_block_dct_counts(X, taps, snr).sum() / seconds for snr in dct8["target_snr"].values]
+    np.testing.assert_allclose(dct8.values, want, rtol=1e-12)
+    assert np.all(dct8 < X.size / seconds)  # fewer than every coefficient
     assert np.all(np.isnan(ds["coefficients_per_second"].sel(coder="block_dct_4x")))
     spikes = ds["coefficients_per_second"].sel(coder=["learned_spikes", "random_spikes"])
     assert np.all(np.isfinite(spikes)) and np.all(spikes > 0)
@@ -407,6 +429,28 @@ def test_a_code_that_cannot_reach_the_fidelity_is_nan_not_every_coefficient(monk
     spikes = ds["coefficients_per_second"].sel(
         coder=["learned_spikes", "gammatone_spikes", "random_spikes"])
     assert np.all(np.isnan(spikes))
+
+
+def test_the_samples_past_the_last_whole_block_are_coded():
+    """Excerpts of 100 samples holding one DCT atom in their whole 64-sample block and
+    one of the 36-sample DCT in the samples past it, the latter with half the energy:
+    two coefficients code each excerpt exactly, at every fidelity. The tail was left
+    uncoded, so that no number of coefficients reached even 5 dB (NaN)."""
+    import xarray as xr
+    from scipy.fft import idct
+
+    from studies.smith_lewicki_2006_convolutional import _add_rate_distortion
+
+    rng = np.random.default_rng(1)
+    rate, taps, tail = 8000.0, 64, 36
+    X = np.zeros((3, taps + tail))
+    for x, k in zip(X, (1, 5, 20)):
+        x[:taps] = idct(np.eye(taps)[k], norm="ortho")  # a unit-norm DCT atom
+        x[taps:] = idct(np.eye(tail)[k % tail + 2], norm="ortho")
+    ds = _add_rate_distortion(xr.Dataset(), X, rng.standard_normal((4, taps)),
+                              rng.standard_normal((4, taps)), rate, 100.0)
+    dct8 = ds["coefficients_per_second"].sel(coder="block_dct")
+    np.testing.assert_allclose(dct8.values, 2 * len(X) / (X.size / rate), rtol=1e-12)
 
 
 def test_another_threads_pursuit_warning_does_not_make_this_code_nan(monkeypatch):

@@ -36,8 +36,8 @@ from ..inference.lca import TOL_STOP_ONLY
 from ..progress import check_progress, progress_bar
 from ..validation import (array_shape, check_array, check_bool, check_choice, check_int,
                           check_nonnegative, check_positive, check_shape, describe)
-from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, codes_by_dim_name,
-                       kernels_by_dim_name, signals_by_dim_name)
+from .operator import (BOUNDARIES, CODES_GEOMETRY, ConvolutionalDictionary, _check_axes,
+                       codes_by_dim_name, kernels_by_dim_name, signals_by_dim_name)
 
 __all__ = ["encode", "reconstruct", "objective", "METHODS", "ConvergenceWarning"]
 
@@ -305,46 +305,103 @@ def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
     Parameters
     ----------
     codes : array_like, shape (n_samples, n_kernels, *code_shape)
+        A DataArray with the dims of :meth:`ConvolutionalDictionary.codes_dataset`
+        is read by name, and the geometry that method records in its attrs
+        (``signal_shape``, ``stride``, ``boundary``) is used: a saved
+        ``ds.codes`` needs only ``ds.kernels``.
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
         The kernels, or a :class:`ConvolutionalDictionary` (then
         ``signal_shape``, ``stride`` and ``boundary`` are its own: given, they
         must match it; as in :func:`encode`).
     signal_shape : tuple of int, optional
         Shape of one signal (the code shape alone does not fix it when
-        ``stride > 1``); needed with kernels, a dictionary's own otherwise.
+        ``stride > 1``); needed with kernels, unless the codes' attrs record
+        it; a dictionary's own otherwise.
     stride : int or tuple of int, optional
         Distance between kernel copies, in samples (as in :func:`encode`);
-        default 1 (a dictionary's own).
+        default the codes' attrs', else 1 (a dictionary's own).
     boundary : {"full", "valid", "circular"}, optional
-        Where the copies sit (as in :func:`encode`); default "full" (a
-        dictionary's own).
+        Where the copies sit (as in :func:`encode`); default the codes'
+        attrs', else "full" (a dictionary's own).
     dtype : {float32, float64}, optional
-        Working precision; default float32 (a dictionary's own; given, it
+        Working precision; default float64 when the codes and the kernels
+        are both float64 arrays (NumPy or xarray), as a dense ``codes @ D``
+        stays in float64, else float32 (a dictionary's own; given, it
         converts the dictionary).
 
     Returns
     -------
     ndarray, shape (n_samples, *signal_shape)
+        In the working precision.
 
     Raises
     ------
     ValueError
-        Without ``signal_shape`` for kernels, with a ``signal_shape``,
-        ``stride`` or ``boundary`` other than a dictionary's own, or for codes
-        of another shape than the dictionary's.
+        Without ``signal_shape`` for kernels and codes whose attrs do not
+        record it, with a ``signal_shape``, ``stride`` or ``boundary`` other
+        than a dictionary's own or the one the codes' attrs record, or for
+        codes of another shape than the dictionary's.
     """
+    given = dict(signal_shape=signal_shape, stride=stride, boundary=boundary)
+    recorded = _recorded_geometry(codes)
+    for name, own in recorded.items():
+        value = given[name]
+        if value is not None and _geometry_value(name, value, own) != own:
+            raise ValueError(f"{name}={value!r} disagrees with the codes' own {name}={own!r} "
+                             f"(their attrs[{name!r}], as codes_dataset records it): leave "
+                             f"{name} out")
+        given[name] = own
     if isinstance(kernels, ConvolutionalDictionary):
-        if signal_shape is not None and _check_axes(signal_shape, "signal_shape", kernels.ndim,
-                                                    minimum=1) != kernels.signal_shape:
+        for name, own in recorded.items():  # codes of another dictionary
+            if getattr(kernels, name) != own:
+                raise ValueError(f"the codes' attrs[{name!r}]={own!r} disagree with the "
+                                 f"ConvolutionalDictionary's own {name}="
+                                 f"{getattr(kernels, name)!r}: pass the codes of this "
+                                 "dictionary, or its kernels as an array")
+        if given["signal_shape"] is not None and _check_axes(
+                given["signal_shape"], "signal_shape", kernels.ndim,
+                minimum=1) != kernels.signal_shape:
             _refuse_other_geometry("signal_shape", signal_shape, kernels.signal_shape)
-        return as_dictionary(kernels, None, stride, boundary, dtype).synthesize(codes)
-    if signal_shape is None:
+        return as_dictionary(kernels, None, given["stride"], given["boundary"],
+                             dtype).synthesize(codes)
+    if given["signal_shape"] is None:
         raise ValueError("reconstruct needs signal_shape, the shape of one signal, with "
-                         "kernels given as an array (or pass a ConvolutionalDictionary)")
-    phi = ConvolutionalDictionary(kernels, signal_shape, stride=1 if stride is None else stride,
-                                  boundary="full" if boundary is None else boundary,
-                                  dtype=np.float32 if dtype is None else dtype)
+                         "kernels given as an array (or pass a ConvolutionalDictionary, or "
+                         "the codes of codes_dataset, whose attrs record it)")
+    if dtype is None:  # float64 inputs stay float64 (they came back float32, ~1e-7 off)
+        both = all(getattr(a, "dtype", None) == np.float64 for a in (codes, kernels))
+        dtype = np.float64 if both else np.float32
+    phi = ConvolutionalDictionary(
+        kernels, given["signal_shape"], dtype=dtype,
+        stride=1 if given["stride"] is None else given["stride"],
+        boundary="full" if given["boundary"] is None else given["boundary"])
     return phi.synthesize(codes)
+
+
+def _recorded_geometry(codes) -> dict:
+    """The geometry (:data:`~.operator.CODES_GEOMETRY`) a DataArray of codes records in
+    its attrs, as :meth:`ConvolutionalDictionary.codes_dataset` writes it: tuples of int
+    and a boundary name, checked (a damaged file's are named); empty for other codes."""
+    attrs = getattr(codes, "attrs", None)
+    if not isinstance(attrs, dict):
+        return {}
+    out = {}
+    for name in CODES_GEOMETRY:
+        if name in attrs:
+            value = attrs[name]
+            where = f"codes.attrs[{name!r}]"
+            out[name] = (check_choice(str(value), where, BOUNDARIES) if name == "boundary"
+                         else _check_axes(np.atleast_1d(value).tolist(), where,
+                                          np.size(value), minimum=1))
+    return out
+
+
+def _geometry_value(name, value, own):
+    """``value`` of geometry ``name`` in the form of ``own`` (a tuple of as many ints, or
+    a boundary name) for comparison; an invalid value is refused by name."""
+    if name == "boundary":
+        return check_choice(value, name, BOUNDARIES)
+    return _check_axes(value, name, len(own), minimum=1)
 
 
 def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = None

@@ -197,7 +197,12 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
     UserWarning
         When ``kernel_size`` exceeds ``crop_size`` (or the signals) along an
         axis: no crop then holds a whole kernel (``method="mp"`` refuses it:
-        copies that barely reach into a crop cannot be picked).
+        copies that barely reach into a crop cannot be picked). When sounds
+        of integer samples (``scipy.io.wavfile``'s int16, full scale 32768,
+        taken as they are) come with an L1 method's ``lam`` below 1, one
+        step of those samples, as :func:`stimuli.audio.sample_segments`
+        warns of its ``min_rms`` (at ``lam=0.1`` every coefficient of int16
+        noise was active).
 
     Returns
     -------
@@ -290,6 +295,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
     else:
         lam = DEFAULT_LAM if lam is None else check_nonnegative(lam, "lam")
         tol = check_positive(DEFAULT_TOL if tol is None else tol, "tol")
+        _warn_integer_sounds(given, d, lam)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     if method == "mp":
         if n_nonzero is None and snr_db is None:
@@ -532,6 +538,21 @@ def max_snr_db(dtype) -> float:
     else to find, ended at 115-136 dB, 2026-12-07).
     """
     return -20.0 * float(np.log10(float(np.finfo(dtype).eps)))
+
+
+def _warn_integer_sounds(given, d: int, lam: float) -> None:
+    """Warn of sounds ``given`` of integer samples with ``0 < lam < 1``, as
+    :func:`stimuli.audio.sample_segments` warns of its ``min_rms``: taken as they are
+    (full scale 32768 for int16), a ``lam`` meant for full scale 1 is below one step of
+    the samples and codes nearly every coefficient (fraction_active 1.0 at
+    ``lam=0.1``)."""
+    from stimuli.audio import integer_sample_dtype, warn_integer_samples
+
+    dtype = integer_sample_dtype(given)
+    if d == 1 and dtype is not None and 0 < lam < 1:
+        warn_integer_samples(dtype, "images", "sounds", "lam", lam,
+                             "an L1 penalty below one step of the samples leaves nearly "
+                             "every coefficient active")
 
 
 def check_snr_db(snr_db, dtype, name: str = "snr_db") -> float:

@@ -234,7 +234,13 @@ class ConvolutionalNetwork(SavedAsDataset):
             takes ``return_dataset=True`` to also return its Dataset, whose
             onsets ``time`` and lags ``lag`` are in seconds for a network
             with a ``sample_rate`` (a ``sample_rate`` given here must be the
-            network's, if it has one).
+            network's, if it has one). Its units (``kernel``: ``2 n_kernels``
+            of them for ``threshold="soft"``, the ON units first; also what
+            ``spike_kernel`` indexes) carry the coordinates ``polarity``
+            (+1 ON, -1 OFF: the unit's kernel is the network's kernel or its
+            negative) and ``source_kernel`` (that kernel's index):
+            ``(ds.polarity * ds.code).groupby("source_kernel").sum()`` is
+            ``codes``, with ``source_kernel`` as its first dim.
 
         Returns
         -------
@@ -334,11 +340,21 @@ class ConvolutionalNetwork(SavedAsDataset):
         if threshold == "nonneg":
             ds = spiking_convolutional_lca(X, self.kernels, lam, **geometry, **kwargs)
             codes = ds["code"].values
+            polarity = np.ones(self.n_kernels, dtype=np.int64)
         else:
             ds = spiking_convolutional_lca(X, np.concatenate([self.kernels, -self.kernels]),
                                            lam, **geometry, **kwargs)
             code = ds["code"].values
             codes = code[:, :self.n_kernels] - code[:, self.n_kernels:]
+            polarity = np.repeat(np.array([1, -1], dtype=np.int64), self.n_kernels)
+        # the units mapped back to the network's kernels: "soft" ran 2 n_kernels of them,
+        # numbered 0 .. 2 n - 1 with nothing saying which were ON and which OFF
+        ds = ds.assign_coords(
+            polarity=("kernel", polarity, {
+                "units": "1", "long_name": "sign of the network kernel the unit carries "
+                                           "(+1 ON: kernel; -1 OFF: its negative)"}),
+            source_kernel=("kernel", np.arange(len(polarity)) % self.n_kernels, {
+                "units": "1", "long_name": "index of the network's kernel the unit carries"}))
         return (codes, ds) if return_dataset else codes
 
     # ---------------------------------------------------------------- learn

@@ -544,7 +544,9 @@ class ConvolutionalDictionary:
             :meth:`positions` (in pixels for images and volumes, in samples
             for sounds, or with ``sample_rate`` in seconds); ``kernels`` over
             (kernel, ky, kx) or (kernel, lag);
-            stride, boundary and signal shape in ``attrs``.
+            stride, boundary and signal shape in ``attrs``, and in the
+            ``codes`` variable's own attrs too, so that
+            ``reconstruct(ds.codes, ds.kernels)`` needs nothing more.
 
         Raises
         ------
@@ -606,6 +608,10 @@ class ConvolutionalDictionary:
              "kernels": (("kernel",) + kdims, self.kernels.astype(np.float64),
                          {"long_name": "convolution kernels", "units": "1"})},
             coords=coords)
+        # the geometry on the codes themselves: ds.codes alone (reconstruct's argument) lost
+        # the signal shape, which the code shape does not fix for stride > 1
+        ds["codes"].attrs.update(clean_attrs(
+            {name: geometry[name] for name in CODES_GEOMETRY}))
         # netCDF-safe in memory, as the learning histories: bools and None were
         # kept raw here and read back as 1 and "None" only after a save
         ds.attrs.update(clean_attrs({**geometry, **attrs}))
@@ -964,6 +970,9 @@ def kernels_by_dim_name(kernels, name: str = "kernels"):
         return kernels
     return by_dim_names(kernels, ("kernel",) + kernel_dims(ndim - 1), name)
 
+
+#: the geometry :meth:`ConvolutionalDictionary.codes_dataset` records in the codes' attrs
+CODES_GEOMETRY = ("signal_shape", "stride", "boundary")
 
 #: names of a signal's axes, as :meth:`ConvolutionalDictionary.codes_dataset` writes them:
 #: sounds (time,), images (y, x), volumes (z, y, x)
