@@ -64,9 +64,7 @@ def test_the_users_line_is_judged_where_the_point_ran(monkeypatch):
     monkeypatch.setattr(point_warnings, "_LIBRARY_DIRS", ("/site-packages/v1model",))
 
     class Grid:
-        n_seeds = 1
-
-        def parameters(self, index):
+        def coordinates(self, index):
             return {"x": 1.0}
 
     outcome = PointOutcome(index=0, ok=True, warnings=kept)

@@ -361,6 +361,32 @@ def test_output_holding_another_sweep_is_refused_before_work(study, tmp_path, ca
     assert sum(calls(log, "start").values()) == n_calls
 
 
+def test_another_sweep_into_the_folder_of_a_running_one_is_not_told_to_resume_it(
+        study, tmp_path):
+    """A second sweep, of another spec, into the folder of one still running was told
+    "... or resume that sweep with `v1model sweep resume OUT`", which the lock then
+    refused ("is in use by another run"): it says that sweep is running, and by whom."""
+    import os
+    import socket
+
+    from v1model.locking import folder_lock
+
+    out = tmp_path / "out"
+    run(study(), {"x": [1.0, 2.0]}, output=out, executor="serial", progress=False)
+    with folder_lock(out):  # as the first sweep's run holds it
+        with pytest.raises(SpecError, match="holds another sweep") as info:
+            run(study(), {"x": [1.0, 3.0]}, output=out, executor="serial", progress=False)
+    message = str(info.value)
+    assert "sweep resume" not in message, message
+    assert f"It is running now (held by pid {os.getpid()} on {socket.gethostname()}" \
+        in message, message
+    assert message.endswith("choose a new output folder"), message
+    # and once it has ended, resuming it is the advice again
+    with pytest.raises(SpecError, match=f"resume that sweep with `v1model sweep resume "
+                                        f"{re.escape(str(out))}`"):
+        run(study(), {"x": [1.0, 3.0]}, output=out, executor="serial", progress=False)
+
+
 def test_another_sweep_in_the_folder_is_refused_naming_what_differs(study, tmp_path):
     out = tmp_path / "out"
     run(study(), {"x": [1.0, 2.0]}, params={"n": 3}, output=out, executor="serial",

@@ -11,6 +11,7 @@ converge among the done, without a word.
 import json
 import re
 import shutil
+import sys
 import warnings
 
 from v1model.sweep import load, run, status
@@ -43,7 +44,7 @@ def test_a_message_of_several_lines_stays_one_warning_in_the_saved_result(study,
                         second), second
     assert split_warnings("") == []
     # and `sweep status` lists the point by its first warning's first line
-    assert "  warned point 0: UserWarning: table at x=1.0: ... (and 1 more)" in \
+    assert "  warned point 0 (x=1.0): UserWarning: table at x=1.0: ... (and 1 more)" in \
         status(out).summary().splitlines()
 
 
@@ -61,8 +62,8 @@ def test_status_counts_the_points_done_that_warned(study, tmp_path):
     assert "did not converge at x=3.0" in st.failed[2]["warnings"]  # in its record
     lines = st.summary().splitlines()
     assert "  warned   1 of the done (the `warnings` variable of the result)" in lines
-    assert any(line.startswith("  warned point 1: RuntimeWarning: solver did not converge "
-                               "at x=2.0") for line in lines), lines
+    assert any(line.startswith("  warned point 1 (x=2.0): RuntimeWarning: solver did not "
+                               "converge at x=2.0") for line in lines), lines
 
 
 def test_status_json_and_a_finished_sweep_without_its_point_files_keep_them(
@@ -80,3 +81,97 @@ def test_status_json_and_a_finished_sweep_without_its_point_files_keep_them(
     warned = json.loads(capsys.readouterr().out)["warned"]
     assert sorted(warned) == ["1", "2"]
     assert "did not converge at x=3.0" in warned["2"]
+
+
+def _replicated(study, out, fail_flag, **kw):
+    # two replicates of x in (1, 2, 3): x=2 warns, x=3 warns then fails
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("default")
+        return run(study("warns_some"), {"x": [1.0, 2.0, 3.0]}, n_seeds=2,
+                   params={"fail_flag": str(fail_flag)}, executor="serial", output=out,
+                   progress=False, **kw)
+
+
+def test_status_names_the_failed_and_warned_points_by_their_values(study, tmp_path, capsys):
+    """The failed replicates of one combination were listed alike (``failed point 4
+    (x=3.0)`` and ``failed point 5 (x=3.0)``: no replicate), and a warned point by its
+    index alone (``warned point 2: ...``)."""
+    from v1model.cli import main
+
+    flag = tmp_path / "fail"
+    flag.touch()
+    out = tmp_path / "sweep"
+    _replicated(study, out, flag)
+    st = status(out)
+    assert set(st.failed) == {4, 5} and set(st.warned) == {2, 3}
+    lines = st.summary().splitlines()
+    for index, replicate in ((4, 0), (5, 1)):
+        assert f"  failed point {index} (x=3.0, replicate={replicate}): ValueError: " \
+               "diverged at x=3.0" in lines, lines
+    for index, replicate in ((2, 0), (3, 1)):
+        assert f"  warned point {index} (x=2.0, replicate={replicate}): RuntimeWarning: " \
+               "solver did not converge at x=2.0" in " ".join(lines), lines
+    # each the point of the result that holds it
+    ds = load(out)
+    for index, values in st.coordinates.items():
+        assert ds["status"].sel(values).item() == ("failed" if index in st.failed else "ok")
+    capsys.readouterr()
+    assert main(["sweep", "status", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["coordinates"] == {
+        "2": {"x": 2.0, "replicate": 0}, "3": {"x": 2.0, "replicate": 1},
+        "4": {"x": 3.0, "replicate": 0}, "5": {"x": 3.0, "replicate": 1}}
+
+
+def test_status_of_a_folder_whose_study_is_not_here_still_names_the_replicate(
+        study, tmp_path, monkeypatch):
+    """A sweep folder copied from the cluster, its study file left there: the failed
+    points' values come from their records, the replicate from the grid's shape."""
+    flag = tmp_path / "fail"
+    flag.touch()
+    moved = tmp_path / "cluster" / "_studies.py"
+    moved.parent.mkdir()
+    shutil.copy(study("warns_some").rsplit(":", 1)[0], moved)
+    out = tmp_path / "sweep"
+    _replicated(lambda name: f"{moved}:{name}", out, flag)
+    moved.unlink()
+    for name, module in list(sys.modules.items()):  # as in a new `v1model sweep status`
+        if getattr(module, "__file__", None) == str(moved.resolve()):
+            monkeypatch.delitem(sys.modules, name)
+    lines = status(out).summary().splitlines()
+    assert "  failed point 5 (x=3.0, replicate=1): ValueError: diverged at x=3.0" in lines
+    assert any(line.startswith("  warned point 3: RuntimeWarning:") for line in lines), lines
+
+
+def test_sweep_run_ends_saying_how_many_points_warned(study, tmp_path, capsys):
+    """`v1model sweep run` ended "3 ok, 0 failed, 0 pending of 3 points" after two points
+    whose solver did not converge: their warnings had scrolled away up the job's log."""
+    from v1model.cli import main
+
+    out = tmp_path / "sweep"
+    spec = tmp_path / "spec.toml"
+    for values, folder in (("1.0, 2.0, 3.0", out), ("0.5, 1.0", tmp_path / "silent")):
+        spec.write_text(f'study = "{study("warns_some")}"\noutput = "{folder}"\n'
+                        f'[sweep]\nx = [{values}]\n[executor]\nkind = "serial"\n')
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("default")
+            assert main(["sweep", "run", str(spec), "--no-progress", "--no-plot"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (f"3 ok, 0 failed, 0 pending of 3 points; 2 of the ok points warned "
+                        f"(`v1model sweep status {out}` lists them)"), lines
+    # and a sweep whose points did not warn ends as before
+    assert "2 ok, 0 failed, 0 pending of 2 points" in lines, lines
+
+
+def test_status_does_not_name_points_by_a_spec_edited_since(study, tmp_path):
+    """A spec.toml whose grid was edited after the sweep began (which `resume` refuses)
+    would give its points other values: their records' values are named instead."""
+    flag = tmp_path / "fail"
+    flag.touch()
+    out = tmp_path / "sweep"
+    _replicated(study, out, flag)
+    spec = out / "spec.toml"
+    assert "x = [1.0, 2.0, 3.0]" in spec.read_text()
+    spec.write_text(spec.read_text().replace("x = [1.0, 2.0, 3.0]", "x = [1.0, 2.0, 4.0]"))
+    lines = status(out).summary().splitlines()
+    assert "  failed point 5 (x=3.0, replicate=1): ValueError: diverged at x=3.0" in lines
+    assert not any("x=4.0" in line for line in lines), lines

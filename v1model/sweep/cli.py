@@ -152,14 +152,16 @@ def _execute(spec, args, only) -> int:
         ds = run_spec(spec, only=only, progress=progress, stop_on_sigterm=True,
                       allow_changed_defaults=args.allow_changed_defaults)
     except KeyboardInterrupt:
-        from .storage import is_sweep_folder
+        from .storage import count_point_files, is_sweep_folder
 
         if not is_sweep_folder(spec.output):
             # stopped in the pre-flight checks of a new sweep, before its folder was made:
             # "continue with `v1model sweep resume FOLDER`" named a folder that did not exist
             return _interrupted_before("began")
-        print(f"\ninterrupted: finished points are saved in {spec.output}; continue with "
-              f"`v1model sweep resume {shlex.quote(str(spec.output))}`",
+        # how far it got: the job log said "finished points are saved" of none or of all
+        done = f"{count_point_files(spec.output)} of {spec.grid.n_points} points done"
+        print(f"\ninterrupted: finished points are saved in {spec.output} ({done}); continue "
+              f"with `v1model sweep resume {shlex.quote(str(spec.output))}`",
               file=sys.stderr)
         return 130
     except OutputLockedError as exc:
@@ -170,8 +172,17 @@ def _execute(spec, args, only) -> int:
         return 1
     n_ok, n_failed = int(ds.attrs["sweep_n_ok"]), int(ds.attrs["sweep_n_failed"])
     n_pending = int(ds.attrs["sweep_n_pending"])
+    # the points that warned were shown as they came, hundreds of lines up a job's log:
+    # the last lines said nothing of them
+    n_warned = int(((ds["status"] == "ok") & (ds["warnings"] != "")).sum()) \
+        if "warnings" in ds else 0
+    warned = ""
+    if n_warned:
+        warned = f"; {n_warned} of the ok points warned"
+        if spec.output is not None:
+            warned += f" (`v1model sweep status {shlex.quote(str(spec.output))}` lists them)"
     print(f"{n_ok} ok, {n_failed} failed, {n_pending} pending of {ds.attrs['sweep_n_points']} "
-          f"points")
+          f"points{warned}")
     if not n_pending and result is not None:
         # a finished sweep in a folder it cannot write (read-only) is loaded, not refused
         writable = os.access(spec.output, os.W_OK)
@@ -390,6 +401,8 @@ def _cmd_status(args) -> int:
             "shape": list(st.shape), "n_points": st.n_points, "done": len(st.done),
             "failed": {str(k): v.get("error", "") for k, v in sorted(st.failed.items())},
             "warned": {str(k): v for k, v in sorted(st.warned.items())},
+            # the values of those points: the indices alone said nothing of them
+            "coordinates": {str(k): v for k, v in sorted(st.coordinates.items())},
             "pending": len(st.pending), "corrupt": [str(p) for p in st.corrupt],
             "result": str(st.result) if st.result else None,
             "removed": len(st.removed), "damaged": st.damaged, "lost": st.lost,

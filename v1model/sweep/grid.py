@@ -484,6 +484,25 @@ class Grid:
                 out[name] = values[i]
         return out
 
+    def coordinates(self, index: int) -> dict:
+        """Where point ``index`` lies in the result: its swept values
+        (:meth:`parameters`), then its ``replicate`` when ``n_seeds > 1``.
+
+        Parameters
+        ----------
+        index : int
+            Flat index of the point.
+
+        Returns
+        -------
+        dict
+            Parameter name (and ``"replicate"``) -> value.
+        """
+        out = self.parameters(index)
+        if self.n_seeds > 1:
+            out[REPLICATE_DIM] = self.replicate(index)
+        return out
+
     def seed(self, index: int) -> int:
         """The integer seed passed to the study at point ``index``.
 

@@ -173,10 +173,14 @@ def _users_line(filename: str) -> bool:
 def point_label(grid, index: int) -> str:
     """``"point 3 (lam=0.1, overcompleteness=1, replicate=1)"``: the point ``index`` of
     ``grid`` by its swept values (and replicate, when there are several)."""
-    values = [f"{name}={value!r}" for name, value in grid.parameters(index).items()]
-    if grid.n_seeds > 1:
-        values.append(f"replicate={grid.replicate(index)}")
-    return f"point {index} ({', '.join(values)})" if values else f"point {index}"
+    values = coordinates_text(grid.coordinates(index))
+    return f"point {index} ({values})" if values else f"point {index}"
+
+
+def coordinates_text(coordinates: dict) -> str:
+    """``"lam=0.1, overcompleteness=1, replicate=1"``: a point's values
+    (:meth:`Grid.coordinates`) as :func:`point_label` and ``sweep status`` name it."""
+    return ", ".join(f"{name}={value!r}" for name, value in coordinates.items())
 
 
 def show_point_warnings(outcome, grid) -> None:

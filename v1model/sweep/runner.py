@@ -29,9 +29,10 @@ from ..validation import check_bool, check_path, describe
 from .assemble import assemble, without_text_units
 from .errors import ExecutorStartError, OutputWriteError, SpecError, SweepWarning
 from .executors import Executor, make_executor
-from .point_warnings import show_point_warnings, split_warnings
+from .point_warnings import coordinates_text, show_point_warnings, split_warnings
 from .preflight import check_points
 from .spec import SweepSpec, changed_defaults, load_spec, parse_spec
+from .grid import REPLICATE_DIM
 from .studyref import STUDY_MODULE_PREFIX
 from ..locking import check_can_create, folder_holder, folder_lock
 from .storage import (
@@ -713,6 +714,12 @@ class SweepStatus:
         Index of each point done (in ``done``) that raised warnings to their text, as
         the result's ``warnings`` variable keeps it (:func:`split_warnings`); a failed
         point's warnings are in its record (``failed[i]["warnings"]``).
+    coordinates : dict
+        Index of each point in ``failed`` or ``warned`` to its values
+        (:meth:`Grid.coordinates`: the swept parameters, then ``replicate`` when there
+        are several), read from the folder's spec; when that cannot be read (its study
+        cannot be imported here) or was edited since, a failed point's are its record's
+        ``params`` (and replicate) and a warned point has none.
     """
 
     path: Path
@@ -731,6 +738,7 @@ class SweepStatus:
     running: str | None = None
     read_only: str | None = None
     warned: dict = field(default_factory=dict)
+    coordinates: dict = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -784,8 +792,7 @@ class SweepStatus:
             if i == max_failures:
                 lines.append(f"  ... and {len(self.failed) - max_failures} more failed points")
                 break
-            params = ", ".join(f"{k}={v}" for k, v in record.get("params", {}).items())
-            lines.append(f"  failed point {index} ({params}): {record.get('error', '')}")
+            lines.append(f"  {self._label('failed', index)}: {record.get('error', '')}")
         for i, (index, text) in enumerate(sorted(self.warned.items())):
             if i == max_failures:
                 lines.append(f"  ... and {len(self.warned) - max_failures} more points "
@@ -794,7 +801,8 @@ class SweepStatus:
             first, *others = split_warnings(text) or [""]
             head, *cut = first.splitlines() or [""]  # one line each: a long message is cut
             more = f" (and {len(others)} more)" if others else ""
-            lines.append(f"  warned point {index}: {head}{' ...' if cut else ''}{more}")
+            lines.append(f"  {self._label('warned', index)}: {head}{' ...' if cut else ''}"
+                         f"{more}")
         folder = shlex.quote(str(self.path))  # a command to copy: a space stays in the path
         if self.running:
             # a resume or retry-failed now would be refused: the folder is held
@@ -816,6 +824,12 @@ class SweepStatus:
             lines.append(f"  finish with:     v1model sweep resume {folder}")
         return "\n".join(lines)
 
+    def _label(self, kind: str, index: int) -> str:
+        # by its values: two replicates of one failed combination read as one point
+        # listed twice, and a warned point said only its index
+        values = coordinates_text(self.coordinates.get(index, {}))
+        return f"{kind} point {index}" + (f" ({values})" if values else "")
+
 
 def status(output) -> SweepStatus:
     """What is done, failed and pending in sweep folder ``output`` (reads only).
@@ -829,8 +843,8 @@ def status(output) -> SweepStatus:
     -------
     SweepStatus
         Point indices done, failed (with their records) and pending, the warnings
-        of the points done that warned, and the path of the assembled result once
-        nothing is pending.
+        of the points done that warned, the values of the failed and warned points,
+        and the path of the assembled result once nothing is pending.
     """
     output = _check_sweep_folder(output)
     info = read_manifest(output)
@@ -844,7 +858,32 @@ def status(output) -> SweepStatus:
                        state.failed, state.pending, state.corrupt,
                        result if not state.pending and damaged is None else None,
                        set(state.kept), damaged, damaged is not None and result in state.lost,
-                       folder_holder(output), _unwritable(output), state.warned)
+                       folder_holder(output), _unwritable(output), state.warned,
+                       _coordinates(output, info, state))
+
+
+def _coordinates(output: Path, info: dict, state) -> dict:
+    """:attr:`SweepStatus.coordinates` of the failed and warned points of ``state``
+    (``info``: the folder's manifest)."""
+    listed = sorted(set(state.failed) | set(state.warned))
+    if not listed:
+        return {}
+    try:
+        spec = _open_folder(output)[1]
+        # a spec.toml edited since (in its grid) would name other values
+        if list(spec.grid.dims) == list(info.get("dims", ())) and \
+                info.get("fingerprint") in spec.fingerprints():
+            return {i: spec.grid.coordinates(i) for i in listed}
+    except Exception:  # noqa: BLE001 - status reads what it can; the labels are a help
+        pass
+    # a folder copied from a cluster whose study is not importable here, or whose spec.toml
+    # was edited: the values a failure record keeps, the replicate from the grid's shape
+    dims, shape = list(info.get("dims", ())), list(info.get("shape", ()))
+    out = {i: dict(record.get("params", {})) for i, record in state.failed.items()}
+    if dims[-1:] == [REPLICATE_DIM]:
+        for i in out:
+            out[i][REPLICATE_DIM] = i % int(shape[-1])
+    return out
 
 
 def _unwritable(output: Path) -> str | None:

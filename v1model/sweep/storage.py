@@ -44,6 +44,7 @@ import xarray as xr
 
 from ..io import (NETCDF_ENGINE, _cleaned_attrs, _netcdf_ready, _netcdf_restored,
                   atomic_path, load_dataset, netcdf_bytes, save_dataset)
+from ..locking import folder_holder
 from .errors import SpecError
 from .grid import REPLICATE_DIM
 from .point_warnings import warnings_text
@@ -270,13 +271,18 @@ class DirectoryStore:
                         "what determines the points (study, parameters, grid or seeds; "
                         "[executor] may change): undo that edit, or run the edited spec "
                         "into a new output folder")
+                holder = folder_holder(path)
+                # a resume of that sweep would be refused while it runs: "resume that
+                # sweep" sent the user from one refusal to the next
+                then = (f"It is running now (held by {holder}): choose a new output folder"
+                        if holder else
+                        f"Choose a new output folder, or resume that sweep with "
+                        f"`v1model sweep resume {shlex.quote(str(path))}`")
                 raise SpecError(
                     "output",
                     f"{str(path)!r} holds another sweep (study {info.get('study')!r}, "
                     f"{info.get('n_points')} points, created {info.get('created')}); its spec "
-                    f"differs from this one{_differences(path, spec)}. Choose a new output "
-                    f"folder, or resume that sweep with "
-                    f"`v1model sweep resume {shlex.quote(str(path))}`",
+                    f"differs from this one{_differences(path, spec)}. {then}",
                 )
             # the fingerprint holds the [sweep] table with its keys sorted: the same sweep
             # with its dimensions in another order passed, and its points (stored by flat
@@ -639,6 +645,13 @@ def _point_params(ds: xr.Dataset, index: int) -> dict:
 
 def is_sweep_folder(path) -> bool:
     return (Path(path) / MANIFEST).is_file()
+
+
+def count_point_files(path) -> int:
+    """How many point files sweep folder ``path`` holds: a listing, no file opened (an
+    interrupted run says it at once, within the batch system's grace before SIGKILL)."""
+    return sum(1 for p in _listing(Path(path) / "points")
+               if not p.name.startswith(".") and _index_of(p, ".nc") is not None)
 
 
 def _listing(folder: Path) -> list:
