@@ -482,10 +482,16 @@ def _sigterm_as_interrupt():
     # the SIGTERM was lost and the run or plot went on to exit 0 (3 of 60 SIGTERMs at
     # random times in rozell-2008-lca's plot). The hook sends it again, from outside
     # the finaliser; "lost" is one that the block ends before it is raised again.
-    state = {"lost": False, "done": False}
+    state = {"lost": False, "ending": False, "done": False}
     lock = threading.Lock()
 
     def handler(signum, frame):
+        if state["ending"]:
+            # the one sent again can land in the finally below: a KeyboardInterrupt raised
+            # there skipped putting back SIGTERM's handler and the hook (a later step of
+            # the process still had them); it is raised after the finally instead
+            state["lost"] = True
+            return
         state["lost"] = False
         raise KeyboardInterrupt
 
@@ -506,6 +512,7 @@ def _sigterm_as_interrupt():
     try:
         yield
     finally:
+        state["ending"] = True  # first: the lock's wait below is where a SIGTERM lands
         with lock:
             state["done"] = True
         sys.unraisablehook = previous_hook

@@ -112,3 +112,61 @@ def test_sigterm_met_in_a_finaliser_while_plotting_still_interrupts(tmp_path, mo
     assert err.strip() == "v1model: interrupted"  # no "Exception ignored" either
     assert load_dataset(tmp_path / "lewicki-2002-speech.nc")["v"].values.tolist() == [1, 2]
     assert (signal.getsignal(signal.SIGTERM), sys.unraisablehook) == before
+
+
+def test_a_sigterm_sent_again_as_the_block_ends_is_raised_after_it_restoring_everything(
+        monkeypatch):
+    """The SIGTERM sent again (from a timer thread, 50 ms after the finaliser dropped its
+    KeyboardInterrupt) may arrive while the block is ending: its KeyboardInterrupt was
+    raised inside the block's finally, which it left before putting back SIGTERM's
+    handler and ``sys.unraisablehook``, so that a later step of the same process (another
+    ``cli.main`` call, a notebook's) still turned SIGTERM into KeyboardInterrupt. Here the
+    timer's send is made to land just there, deterministically: the lock the finally
+    takes first lets the pending timer send it."""
+    import threading
+
+    from v1model import cli
+
+    pending = []
+    real_lock = threading.Lock  # threading is patched below, for cli's use of it
+
+    class TimerNow:
+        """A Timer that waits to be run by the lock below (no thread, no race)."""
+
+        def __init__(self, interval, function):
+            self.function = function
+
+        def start(self):
+            pending.append(self.function)
+
+    class LockThatLetsTheTimerIn:
+        """A lock that, when taken with a timer pending, runs that timer first (as if it
+        held the lock while the block's finally waited for it)."""
+
+        def __init__(self):
+            self.lock = real_lock()
+
+        def __enter__(self):
+            while pending:
+                pending.pop()()  # os.kill(SIGTERM): the handler runs at the next bytecode
+            self.lock.acquire()
+            return self
+
+        def __exit__(self, *exc):
+            self.lock.release()
+
+    monkeypatch.setattr(cli.threading, "Timer", TimerNow)
+    monkeypatch.setattr(cli.threading, "Lock", LockThatLetsTheTimerIn)
+    before = signal.getsignal(signal.SIGTERM), sys.unraisablehook
+    interrupted = False
+    try:
+        with cli._sigterm_as_interrupt():
+            _SigtermOnFinalising()  # its KeyboardInterrupt dropped: a timer pending
+            assert len(pending) == 1
+    except KeyboardInterrupt:
+        interrupted = True
+    after = signal.getsignal(signal.SIGTERM), sys.unraisablehook
+    signal.signal(signal.SIGTERM, before[0])  # the next tests' own, whatever happened
+    sys.unraisablehook = before[1]
+    assert interrupted  # the SIGTERM still stops the command
+    assert after == before
