@@ -9,9 +9,17 @@ For whitened image crops and random Gabor kernels (stride 2, boundary "full"):
 (b) the whole simulation (Brian2, ``--target``; default numpy, no compiler):
     ``spiking_convolutional_lca`` against ``spiking_lca`` on the explicit
     matrix, same seed — build and run times (from the Datasets' attrs) and
-    the largest difference of the spike counts.
+    the largest difference of the spike counts;
+(c) a loop of calls on crops of one size: the CPU of a ``spiking_convolutional_lca`` call
+    outside Brian2 (the network's build and run stubbed out: validation, drive, lateral
+    weights, Dataset), with the weights built as before at every call (``gram_matrix``
+    and a ``tolil``/``setdiag``/``tocsr`` round trip) against now (identity subtracted in
+    CSR; kept for the next call: the first call cold, the others warm), in the same run,
+    and that the weights are the same CSR arrays; then one tiny problem on Brian2's numpy
+    target, whose spikes must be the same both ways.
 
     python benchmarks/bench_spiking_convolutional.py
+    python benchmarks/bench_spiking_convolutional.py --parts c --sizes 16 32
 """
 
 from __future__ import annotations
@@ -51,6 +59,10 @@ def main(argv=None):
     parser.add_argument("--target", default="numpy")
     parser.add_argument("--dense-limit", type=int, default=5000,
                         help="largest n_coefficients simulated densely")
+    parser.add_argument("--parts", nargs="+", choices=("a", "b", "c"),
+                        default=["a", "b", "c"])
+    parser.add_argument("--calls", type=int, default=6,
+                        help="(c): calls per crop size and path")
     args = parser.parse_args(argv)
     from v1model.convolutional import ConvolutionalDictionary
     from v1model.convolutional.gram import gram_matrix
@@ -61,6 +73,11 @@ def main(argv=None):
     print(f"{args.kernels} Gabor kernels of {args.kernel_size}x{args.kernel_size}, stride "
           f"{args.stride}, full; 2 whitened crops per size; Brian2 target {args.target}, "
           f"{args.duration} s simulated")
+    if "c" in args.parts:
+        per_call(K, args)
+    if not {"a", "b"} & set(args.parts):
+        print("\n" + machine_line())
+        return
     # warm-up: imports and first-call costs stay out of the tables
     small = ConvolutionalDictionary(K, (12, 12), stride=args.stride, dtype=np.float64)
     gram_matrix(small)
@@ -69,6 +86,18 @@ def main(argv=None):
                               target=args.target, seed=0)
     spiking_lca(Xs.reshape(1, -1), small.as_matrix(), 0.1, duration=0.01, target=args.target,
                 seed=0)
+    if "a" in args.parts:
+        lateral_weights_table(K, args)
+    if "b" in args.parts:
+        simulation_table(K, args)
+    print("\n" + machine_line())
+
+
+def lateral_weights_table(K, args):
+    """Part (a): ``gram_matrix`` against ``M Mᵀ`` on the explicit matrix."""
+    from v1model.convolutional import ConvolutionalDictionary
+    from v1model.convolutional.gram import gram_matrix
+
     print("\n(a) lateral weights")
     print("| crop | units per crop | gram_matrix (s) | peak (MB) | M Mᵀ (s) | peak (MB) | "
           "time ratio | memory ratio | same weights |")
@@ -91,6 +120,13 @@ def main(argv=None):
         print(f"| {size}x{size} | {n} | {t_sparse:.3f} | {m_sparse:.1f} | {t_dense:.3f} | "
               f"{m_dense:.1f} | {t_dense / t_sparse:.1f}x | {m_dense / m_sparse:.1f}x | "
               f"{same} |")
+
+
+def simulation_table(K, args):
+    """Part (b): the local network against the dense one on the explicit matrix."""
+    from v1model.convolutional import ConvolutionalDictionary
+    from v1model.spiking import spiking_convolutional_lca, spiking_lca
+
     print("\n(b) simulation, same seed")
     print("| crop | units (2 crops) | synapses | local: build (s) | run (s) | dense: build "
           "(s) | run (s) | max spike-count diff |")
@@ -114,7 +150,102 @@ def main(argv=None):
               f"{t_local - local.attrs['run_time']:.2f} | {local.attrs['run_time']:.2f} | "
               f"{t_dense - dense.attrs['run_time']:.2f} | {dense.attrs['run_time']:.2f} | "
               f"{diff} |")
-    print("\n" + machine_line())
+
+
+def round_trip_weights(phi):
+    """The lateral weights as every call built them before the cache (the "before"
+    path): the Gram matrix through lil, its diagonal less 1, back to CSR."""
+    from v1model.convolutional.gram import gram_matrix
+
+    weights = gram_matrix(phi).tolil()
+    weights.setdiag(weights.diagonal() - 1.0)
+    weights = weights.tocsr()
+    weights.data[np.abs(weights.data) < 1e-12] = 0.0
+    weights.eliminate_zeros()
+    return weights
+
+
+def per_call(K, args):
+    """Part (c): the CPU of a call outside Brian2, before and after, in the same run."""
+    import warnings
+
+    from v1model.convolutional import ConvolutionalDictionary
+    from v1model.inference._dictionary_cache import clear_dictionary_cache
+    from v1model.spiking import convolutional as module
+
+    originals = module._lateral_weights, module._run_network
+    seen = []
+
+    def stub(drive, weights, *rest):  # no Brian2: a silent run's counts
+        seen.append(weights)
+        return {"counts": np.zeros(drive.shape, np.int64), "n_synapses": 0,
+                "build_time": 0.0, "run_time": 0.0, "brian2_seed": -1}
+
+    def calls(X, lam, n):
+        cpu = []
+        for _ in range(n):
+            t0 = time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # the stub's silent run
+                module.spiking_convolutional_lca(X, K, lam, stride=args.stride,
+                                                 duration=args.duration, target="numpy",
+                                                 seed=0, progress=False)
+            cpu.append(time.process_time() - t0)
+        return cpu
+
+    print(f"\n(c) CPU of one call outside Brian2 (build and run stubbed), {args.calls} calls "
+          "per path on 2 crops of one size; before: weights rebuilt (lil round trip) at "
+          "every call; after: the first call cold, the others warm (kept)")
+    print("| crop | units (2 crops) | weights | CSR (MiB) | before: median (ms) | after: cold "
+          "(ms) | warm median (ms) | before / cold | before / warm | same CSR arrays |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    module._run_network = stub
+    try:
+        calls(np.ones((2, 12, 12)), 0.1, 1)  # warm-up: imports
+        for size in args.sizes:
+            phi = ConvolutionalDictionary(K, (size, size), stride=args.stride,
+                                          dtype=np.float64)
+            X, _ = load_crops(2, size, seed=0)
+            lam = 0.2 * float(np.abs(phi.analyze(X)).max())
+            seen.clear()
+            module._lateral_weights = round_trip_weights
+            before = calls(X, lam, args.calls)
+            module._lateral_weights = originals[0]
+            clear_dictionary_cache()
+            after = calls(X, lam, args.calls)
+            old, new = seen[0], seen[-1]
+            same = all(np.array_equal(getattr(old, a), getattr(new, a))
+                       for a in ("indptr", "indices", "data"))
+            mb = (new.data.nbytes + new.indices.nbytes + new.indptr.nbytes) / 2**20
+            b, cold, warm = np.median(before), after[0], np.median(after[1:])
+            print(f"| {size}x{size} | {2 * phi.n_coefficients} | {new.nnz} | {mb:.1f} | "
+                  f"{1e3 * b:.1f} | {1e3 * cold:.1f} | {1e3 * warm:.1f} | {b / cold:.1f}x | "
+                  f"{b / warm:.1f}x | {same} |")
+    finally:
+        module._lateral_weights, module._run_network = originals
+        clear_dictionary_cache()
+    # one tiny problem through Brian2's numpy target: the spikes both ways
+    phi = ConvolutionalDictionary(K[:4], (12, 12), stride=args.stride, dtype=np.float64)
+    X, _ = load_crops(2, 12, seed=0)
+    lam = 0.2 * float(np.abs(phi.analyze(X)).max())
+
+    def spikes():
+        ds = module.spiking_convolutional_lca(X, K[:4], lam, stride=args.stride,
+                                              duration=0.05, target="numpy", seed=0,
+                                              record_spikes=True, progress=False)
+        return [ds[v].values for v in ("spike_time", "spike_sample", "spike_kernel",
+                                       "spike_position", "spike_count")]
+
+    module._lateral_weights = round_trip_weights
+    try:
+        old = spikes()
+    finally:
+        module._lateral_weights = originals[0]
+    new, kept = spikes(), spikes()
+    same = all(np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(old, new, kept))
+    print(f"Brian2 numpy target, 4 kernels on 2 crops of 12x12, 0.05 s: {int(old[4].sum())} "
+          f"spikes; before, after (cold) and after (kept) the same spike trains and counts: "
+          f"{same}")
 
 
 if __name__ == "__main__":

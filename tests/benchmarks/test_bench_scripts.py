@@ -447,3 +447,22 @@ def test_spiking_benchmark_leaves_no_half_written_dictionary_cache(monkeypatch, 
     finally:
         brian2.prefs["logging.console_log_level"] = level
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+def test_spiking_convolutional_per_call_part_checks_both_paths(capsys, monkeypatch):
+    """Part (c) times the old weights (the lil round trip) against the kept ones in the
+    same run: it says whether they are the same CSR arrays, and whether a tiny Brian2 run
+    gives the same spikes both ways (both must hold)."""
+    module = load("bench_spiking_convolutional")
+    rng = np.random.default_rng(0)  # crops without loading the photographs
+    monkeypatch.setattr(module, "load_crops", lambda n, size, seed: (
+        rng.standard_normal((n, size, size)), "noise"))
+    module.main(["--parts", "c", "--sizes", "12", "--calls", "2", "--kernels", "4",
+                 "--kernel-size", "4"])
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| 12x12 |"))
+    assert row.rstrip().endswith("| True |"), row
+    assert "same spike trains and counts: True" in out
+    assert "(a) lateral weights" not in out  # the other parts were not asked for

@@ -1,5 +1,6 @@
 """Fixtures of the spiking tests."""
 
+import numpy as np
 import pytest
 
 
@@ -75,3 +76,23 @@ def kept_project(monkeypatch):
         monkeypatch.setitem(_brian._STANDALONE_PROJECT, "key", key)
 
     return keep
+
+
+@pytest.fixture
+def stub_networks(monkeypatch):
+    """``stub_networks(module)``: the weights each later call of ``module``'s spiking
+    function hands to its network, in a list, in order; nothing is built or run (a
+    silent run's counts come back)."""
+
+    def stub(module):
+        seen = []
+
+        def record(drive, weights, *args, **kwargs):
+            seen.append(weights)
+            return {"counts": np.zeros(drive.shape, np.int64), "n_synapses": 0,
+                    "build_time": 0.0, "run_time": 0.0, "brian2_seed": -1}
+
+        monkeypatch.setattr(module, "_run_network", record)
+        return seen
+
+    return stub

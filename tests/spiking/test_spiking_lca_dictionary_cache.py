@@ -30,18 +30,10 @@ def reference_weights(D):
 
 
 @pytest.fixture
-def networks(monkeypatch):
-    """The weights each spiking_lca call hands to its network, in order (nothing is built
-    or run: a silent run's counts come back)."""
-    seen = []
-
-    def record(drive, weights, *args, **kwargs):
-        seen.append(weights)
-        return {"counts": np.zeros(drive.shape, np.int64), "n_synapses": 0,
-                "build_time": 0.0, "run_time": 0.0, "brian2_seed": -1}
-
-    monkeypatch.setattr(spiking_module, "_run_network", record)
-    return seen
+def networks(stub_networks):
+    """The weights each spiking_lca call hands to its network, in order (nothing is
+    built or run)."""
+    return stub_networks(spiking_module)
 
 
 def run(X, D, **kwargs):

@@ -24,6 +24,8 @@ import xarray as xr
 
 from ..convolutional.gram import gram_matrix
 from ..convolutional.inference import as_dictionary
+from ..convolutional.operator import ConvolutionalDictionary
+from ..inference._dictionary_cache import shared_sparse, values_of
 from ..progress import check_progress
 from ..validation import as_generator, check_bool, sample_rate_by_labels
 from . import _brian
@@ -148,6 +150,14 @@ def spiking_convolutional_lca(
         nnz(G)``, ~65 bytes each) would not fit in memory, before Brian2 builds
         anything.
 
+    Notes
+    -----
+    The lateral weights ``ΦᵀΦ - I`` are kept for the next call with the same kernels (by
+    value: kernels changed in place get their own), stride, boundary and signal shape,
+    in the solvers' one-entry dictionary cache (bounded by its ``MAX_CACHE_BYTES``): a
+    loop over crops of one size built them at every call (226 ms of CPU per call on 16x16
+    crops, 3.8 ms kept; ``benchmarks/README.md``, 2026-12-07). The spikes are the same.
+
     Examples
     --------
     >>> ds = spiking_convolutional_lca(sounds, kernels, 0.5, seed=0)  # doctest: +SKIP
@@ -179,11 +189,7 @@ def spiking_convolutional_lca(
     drive = np.moveaxis(phi.analyze_last(X), -1, 1).reshape(n, m)
     weights = None
     if params["inhibition"]:
-        weights = gram_matrix(phi).tolil()
-        weights.setdiag(weights.diagonal() - 1.0)  # the self-term of unit-norm kernels
-        weights = weights.tocsr()
-        weights.data[np.abs(weights.data) < 1e-12] = 0.0
-        weights.eliminate_zeros()
+        weights = _lateral_weights(phi)
         _brian.check_synapses_fit(n, weights.nnz, "n_signals", n,
                                   f"signals of nnz(G)={weights.nnz} inhibitory synapses each")
     v0 = rng.random(n * m) if params["v_init"] == "uniform" else np.zeros(n * m)
@@ -194,6 +200,58 @@ def spiking_convolutional_lca(
                        progress)
     _warn_saturated(out["counts"], drive, params, tau_name=tau_name)
     return _to_dataset(phi, out, drive, params, sample_rate)
+
+
+def _lateral_weights(phi):
+    """The inhibitory weights ``ΦᵀΦ - I`` of ``phi`` (float64), kept for the next call with
+    the same kernels, stride, boundary and signal shape.
+
+    A loop of calls on signals of one shape built them at every call: on 16 Gabor kernels
+    of 8x8, stride 2, 16x16 crops, :func:`~v1model.convolutional.gram.gram_matrix` (94 ms
+    of CPU) and a ``tolil``/``setdiag``/``tocsr`` round trip for the identity (146 ms),
+    against 0.76 s of Brian2's build and run (``benchmarks/README.md``). They are kept in
+    the rate solvers' one-entry cache (:func:`~v1model.inference._dictionary_cache.values_of`,
+    keyed on the kernels' values, the geometry in the value's name; bounded by the bytes of
+    the CSR arrays), so kernels changed in place between calls get their own weights.
+
+    Parameters
+    ----------
+    phi : ConvolutionalDictionary
+        The float64 dictionary of the call.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n_coefficients, n_coefficients), float64
+        ``weights[post, pre]`` in the order of ``as_matrix`` (kernel, then position),
+        canonical (sorted, no duplicates), entries below 1e-12 in magnitude dropped (no
+        synapse). Its arrays are shared with later calls and read-only; the object is
+        this call's own (:func:`~v1model.inference._dictionary_cache.shared_sparse`).
+    """
+    geometry = (phi.signal_shape, phi.stride, phi.boundary)
+
+    def weights_of(kernels):
+        # from the cache's copy of the kernels, never the caller's (which may change)
+        return _weights_of_gram(gram_matrix(ConvolutionalDictionary(
+            kernels, phi.signal_shape, stride=phi.stride, boundary=phi.boundary,
+            dtype=np.float64)))
+
+    kept = values_of(phi.kernels).get(("spiking_convolutional_weights",) + geometry,
+                                      weights_of)
+    return shared_sparse(kept)
+
+
+def _weights_of_gram(gram):
+    """``gram - I`` as a canonical CSR matrix, entries below 1e-12 in magnitude dropped.
+
+    Subtracting the sparse identity gives the arrays of the ``tolil``/``setdiag``/``tocsr``
+    round trip this replaced, to the bit (a copy missing its diagonal, all outside the
+    signal, gets -1 either way), in 1/25 of its time."""
+    import scipy.sparse as sp
+
+    weights = gram - sp.identity(gram.shape[0], dtype=np.float64, format="csr")
+    weights.data[np.abs(weights.data) < 1e-12] = 0.0  # rounding of orthogonal copies
+    weights.eliminate_zeros()
+    return weights
 
 
 def _to_dataset(phi, out, drive, p, sample_rate=None) -> xr.Dataset:
