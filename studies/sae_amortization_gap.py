@@ -20,9 +20,12 @@ decoder does better. This study measures that gap on planted data:
   the SAE's decoder and ``b_dec`` left less variance unexplained: 0.015
   against 0.017 in the README's full run);
 - each code is scored by the fraction of variance it leaves unexplained
-  (FVU) and by how well its support matches the true sources (F1 after
+  (FVU: the squared error over the held-out samples' squared deviation from
+  their own mean, per feature) and by how well its support matches the true sources (F1 after
   matching latents to sources one to one by the decoder's cosines,
-  :func:`scipy.optimize.linear_sum_assignment`).
+  :func:`scipy.optimize.linear_sum_assignment`; signed cosines, since the
+  sources' coefficients and the codes are non-negative: an atom pointing
+  against a source cannot code it, and before 2026-12-07 |cos| counted it).
 
 Defaults and their sources
 --------------------------
@@ -84,8 +87,14 @@ QUICK_DEFAULTS = {
 CODERS = ("sae_encoder", "mp", "omp", "omp_true_dictionary")
 CODER_LABELS = {"sae_encoder": "SAE encoder (TopK)", "mp": "MP, SAE decoder",
                  "omp": "OMP, SAE decoder", "omp_true_dictionary": "OMP, true dictionary"}
-#: a learned atom matches its source above this |cosine| (the package's recovery tests)
+#: a learned atom matches its source above this cosine (the package's recovery tests use
+#: |cos|; here signed, since the sources and the codes are non-negative)
 MATCH_COSINE = 0.95
+#: what ``fvu`` divides by (attrs["definition"]): the variance about the held-out mean,
+#: so 1 is no better than predicting each feature's held-out mean
+FVU_DEFINITION = ("sum over held-out samples of ||x - x_hat||^2 / sum of ||x - mean||^2, "
+                  "mean: of the held-out samples, per feature "
+                  "(v1model.analysis.fraction_variance_unexplained)")
 #: samples per Adam step of each SAE (the autoencoder's default); n_train needs as many
 SAE_BATCH_SIZE = 256
 
@@ -181,9 +190,12 @@ def run(
     -------
     xarray.Dataset
         Over (``n_features``, ``coder``): ``fvu`` (fraction of variance
-        unexplained), ``support_f1`` and ``l0`` (active latents per sample);
+        unexplained: ``sum ||x - x_hat||^2 / sum ||x - mean||^2`` over the held-out
+        samples, about their own mean, ``attrs["definition"]``), ``support_f1``
+        and ``l0`` (active latents per sample);
         over ``n_features``: ``atoms_recovered`` (fraction of sources matched
-        one to one by a decoder atom with |cos| > 0.95), ``compression`` and the
+        one to one by a decoder atom with cos > 0.95: signed, since the codes
+        are non-negative), ``compression`` and the
         SAE's final training ``sae_training_fvu``; parameters in attrs.
     """
     from scipy.optimize import linear_sum_assignment
@@ -253,7 +265,10 @@ def run(
                                     progress=False, dtype="float64").fit(X_train)
             D = sae.components_
             b_dec = sae.decoder_bias_
-            cosines = np.abs(D_true @ D.T)
+            # signed: the sources' coefficients and every code here are non-negative, so a
+            # latent whose atom points against a source (cos < 0) cannot code it; matched
+            # by |cos| it counted as recovering it, and its support as the source's
+            cosines = D_true @ D.T
             rows, cols = linear_sum_assignment(-cosines)
             recovered[i] = np.mean(cosines[rows, cols] > MATCH_COSINE)
             to_source = np.empty(n_sources, dtype=int)
@@ -283,16 +298,19 @@ def run(
         "long_name": "features per source (n_features / n_sources)", "units": "1"})
     dims = ("n_features", "coder")
     ds["fvu"] = (dims, fvu, {"long_name": "held-out fraction of variance unexplained",
-                             "units": "1"})
+                             "units": "1", "definition": FVU_DEFINITION})
     ds["support_f1"] = (dims, f1, {
         "long_name": "F1 of the code's support against the true sources (latents matched "
                      "to sources one to one)", "units": "1"})
     ds["l0"] = (dims, l0, {"long_name": "active latents per held-out sample", "units": "1"})
     ds["atoms_recovered"] = ("n_features", recovered, {
         "long_name": f"fraction of sources matched one to one by a decoder atom with "
-                     f"|cos| > {MATCH_COSINE}", "units": "1"})
+                     f"cos > {MATCH_COSINE} (signed: the codes are non-negative)",
+        "units": "1"})
     ds["sae_training_fvu"] = ("n_features", train_fvu, {
-        "long_name": "SAE training FVU (mean of the last 100 minibatches)", "units": "1"})
+        "long_name": "SAE training FVU (mean of the last 100 minibatches)", "units": "1",
+        "definition": "history_.fvu of the SAE: each minibatch's squared error over its "
+                      "squared deviation from the mean of every sample trained on so far"})
     ds.attrs.update(
         study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         n_sources=n_sources, k=k, noise=noise, min_ratio=min_ratio, max_ratio=max_ratio,

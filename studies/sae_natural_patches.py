@@ -149,7 +149,9 @@ def run(
         their Gabor fits; ``control_r2`` (control_atom): R² of white-noise
         atoms; ``usage`` (atom): fraction of held-out patches using each
         latent; the training history over ``step``; summary numbers and the
-        parameters in attrs, with the settings and bounds of the Gabor fits
+        parameters in attrs (``heldout_fvu``: ``sum ||x - x_hat||^2 / sum ||x -
+        mean||^2`` over the held-out patches, about their own mean per pixel, as
+        ``heldout_fvu_definition`` says), with the settings and bounds of the Gabor fits
         (the decoder atoms' and the control's, made alike) prefixed ``gabor_``
         (``gabor_n_starts``, ``gabor_min_sigma``, ``gabor_max_sigma``,
         ``gabor_max_frequency``, ...).
@@ -246,6 +248,10 @@ def run(
         control_median_r2=float(np.nanmedian(control["r2"].values)),
         n_live=int(live.sum()),
         heldout_fvu=fvu,
+        # the denominator: 1 is no better than the held-out patches' own mean
+        heldout_fvu_definition=("sum over the held-out patches of ||x - x_hat||^2 / sum of "
+                                "||x - mean||^2, mean: of the held-out patches, per pixel "
+                                "(v1model.analysis.fraction_variance_unexplained)"),
         heldout_mean_l0=float(np.count_nonzero(Z) / len(Z)),
         receptive_field_analysis="v1model.analysis.fit_gabor",
     )

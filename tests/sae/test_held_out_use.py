@@ -332,3 +332,20 @@ def test_reconstruct_of_one_labelled_sample_keeps_its_features(models, split):
         assert residual.shape == (1, 16)
         np.testing.assert_allclose(residual.values, X[1:2] - plain[1:2], rtol=0, atol=1e-12)
     assert sae.decode(sae.encode(one))["feature"].values.tolist() == list(range(16))
+
+
+def test_evaluate_and_history_name_their_two_dead_counts_apart(planted):
+    # a BatchTopK fit: history_.n_dead 34 of 128 latents, evaluate(X_train).n_dead 24
+    # (600 steps on 4,000 samples), and both attrs said only what each counted, so the
+    # two read as a contradiction; now each names the other and the dead_after it uses
+    X = planted[0][:2000]
+    sae = SparseAutoencoder(128, "batchtopk", k=3, dead_after=300, n_steps=200,
+                            batch_size=100, seed=1, progress=False).fit(X)
+    ev = sae.evaluate(X)
+    history_dead, evaluate_dead = int(sae.history_.n_dead[-1]), int(ev.n_dead)
+    assert history_dead > evaluate_dead  # measured 6 and 0 (2026-12-07)
+    # evaluate's count is encode's: the latents zero on every sample
+    assert evaluate_dead == int(np.sum(~(sae.encode(X) != 0).any(axis=0)))
+    assert "not history_.n_dead" in ev.n_dead.attrs["definition"]
+    assert "silent for the last 300 training samples" in ev.n_dead.attrs["definition"]
+    assert "not evaluate(X).n_dead" in sae.history_.n_dead.attrs["long_name"]

@@ -58,3 +58,60 @@ def test_transformer_tags_preserve_the_models_dtype():
 def test_transform_before_fit_names_fit():
     with pytest.raises(ValueError, match="not fitted yet; call 'fit' first"):
         SparseAutoencoder(8, "topk", k=2).transform(np.ones((3, 4)))
+
+
+def test_pipeline_set_output_pandas_gives_the_latents_as_a_frame(planted):
+    # Pipeline.set_output(transform="pandas") refused the model ("Unable to configure
+    # output ... because `set_output` is not available"); the dictionary learner's way
+    pd = pytest.importorskip("pandas")
+    from sklearn.preprocessing import StandardScaler
+
+    X = planted[0][:600]
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])],
+                         index=[f"patch{i}" for i in range(600)])
+    pipe = make_pipeline(StandardScaler(), SparseAutoencoder(48, "topk", k=3, **SETTINGS))
+    Z = pipe.set_output(transform="pandas").fit_transform(frame)
+    sae = pipe[-1]
+    assert isinstance(Z, pd.DataFrame)
+    assert list(Z.index) == list(frame.index)
+    assert list(Z.columns) == [f"sparseautoencoder{i}" for i in range(48)]
+    np.testing.assert_array_equal(sae.feature_names_in_, frame.columns)
+    plain = sae.set_output(transform="default").transform(pipe[0].transform(frame))
+    np.testing.assert_array_equal(Z.to_numpy(), plain)
+    np.testing.assert_array_equal(plain, sae.encode(pipe[0].transform(frame).to_numpy()))
+    # refitting on an array forgets the names
+    assert not hasattr(sae.fit(X), "feature_names_in_")
+
+
+def test_set_output_and_feature_names_refuse_bad_values(planted):
+    sae = SparseAutoencoder(48, "topk", k=3, **SETTINGS)
+    with pytest.raises(ValueError, match="transform must be one of 'default', 'pandas', "
+                                         "'polars' or None, got 'xarray'"):
+        sae.set_output(transform="xarray")
+    with pytest.raises(ValueError, match="not fitted yet"):
+        sae.get_feature_names_out()
+    sae.fit(planted[0][:400])
+    with pytest.raises(ValueError, match=r"input_features should have length equal to number "
+                                         r"of features \(64\), got shape \(3,\)"):
+        sae.get_feature_names_out(["a", "b", "c"])
+
+
+# scikit-learn runs these on its own estimators only (test_common), as for the learner
+@pytest.mark.parametrize("check_name", [
+    "check_transformer_get_feature_names_out",
+    "check_transformer_get_feature_names_out_pandas",
+    "check_set_output_transform",
+    "check_set_output_transform_pandas",
+    "check_global_output_transform_pandas",
+])
+def test_sklearn_set_output_checks(check_name):
+    import warnings
+
+    from sklearn.utils import estimator_checks
+
+    pytest.importorskip("pandas")
+    sae = SparseAutoencoder(8, "topk", k=2, n_steps=5, batch_size=16, dtype="float64", seed=0,
+                            progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        getattr(estimator_checks, check_name)("SparseAutoencoder", sae)

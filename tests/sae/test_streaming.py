@@ -355,3 +355,50 @@ def test_a_stream_without_spread_first_trains_alike_at_any_scale(planted, tmp_pa
     # the same training at both scales (Fitting c * X gives the model of X), to rounding
     np.testing.assert_allclose(fvus[1e-22], fvus[1.0], rtol=1e-4)
     assert np.mean(fvus[1e-22][-5:]) < 1.0
+
+
+def _stream_warnings(sae, chunks):
+    """The messages of the warnings each ``partial_fit`` call of ``chunks`` raised."""
+    import warnings
+
+    per_call = []
+    for chunk in chunks:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sae.partial_fit(chunk)
+        per_call.append([str(w.message) for w in caught])
+    return per_call
+
+
+def test_a_stream_gets_fits_end_of_training_warnings_once_per_n_steps(planted):
+    # a JumpReLU stream from theta_init "auto" gates nothing, as the same fit does (which
+    # says so): partial_fit ran none of fit's checks (58 of 128 latents active after 1,000
+    # steps, no word); now the call that passes n_steps steps in all warns, the others not
+    X = planted[0][:2000]
+    sae = SparseAutoencoder(48, "jumprelu", lam=0.05, n_steps=100, batch_size=100, lr=3e-3,
+                            seed=0, progress=False)
+    per_call = _stream_warnings(sae, [X[:1000]] * 12)  # 10 steps per call
+    assert [len(messages) for messages in per_call] == [0] * 9 + [1] + [0] * 2
+    assert per_call[9][0].startswith("activation='jumprelu': the median threshold ended "
+                                     "below 0.01 times the spread of X")
+    # the same rule as fit's, on the stream's steps: a fit of as many steps warns alike
+    fit = SparseAutoencoder(48, "jumprelu", lam=0.05, n_steps=100, batch_size=100, lr=3e-3,
+                            seed=0, progress=False)
+    with pytest.warns(UserWarning, match="the median threshold ended below 0.01 times"):
+        fit.fit(X[:1000])
+    # a stream that stops between two checks is checked on request (all 120 steps)
+    with pytest.warns(UserWarning, match=r"active on average over the last 30 steps"):
+        assert sae.check_training() is sae
+
+
+def test_check_training_is_silent_for_a_healthy_stream_and_refuses_an_unfitted_model(planted):
+    import warnings
+
+    sae = _model("topk", n_steps=20, seed=0)
+    per_call = _stream_warnings(sae, [planted[0][:1000]] * 3)
+    assert per_call == [[], [], []]  # the check ran in the second call, and found nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sae.check_training()
+    with pytest.raises(ValueError, match="not fitted yet"):
+        _model("topk").check_training()

@@ -50,6 +50,10 @@ def test_heldout_fvu_is_the_shared_helpers_and_sklearns(quick_run_scored):
     reference = 1.0 - r2_score(X.astype(np.float64), X_hat.astype(np.float64),
                                multioutput="variance_weighted")
     assert fvu == pytest.approx(reference, rel=1e-9, abs=0)
+    # the denominator is the variance about the held-out patches' own mean, and the
+    # attrs say so (they gave the number alone)
+    assert ("||x - mean||^2, mean: of the held-out patches, per pixel"
+            in ds.attrs["heldout_fvu_definition"])
 
 
 def test_dataset_and_figures(quick_run, tmp_path):

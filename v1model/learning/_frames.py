@@ -119,3 +119,21 @@ def wrap_output(codes, X, columns, output):
         raise ImportError("set_output(transform='polars') needs polars, which is not "
                           "installed (pip install polars)") from err
     return pl.DataFrame(codes, schema=list(columns), orient="row")
+
+
+def output_feature_names(estimator, n_outputs, input_features=None) -> np.ndarray:
+    """Names of the ``n_outputs`` output columns of a fitted ``estimator``
+    (``get_feature_names_out``): its class name in lower case and the column index,
+    ``sparsedictionarylearner0`` ... as scikit-learn names them. ``input_features``
+    (optional) is only checked against the input columns (``n_features_in_`` and,
+    when set, ``feature_names_in_``): the outputs are atoms or latents, not inputs."""
+    if input_features is not None:
+        given = np.asarray(input_features, dtype=object)
+        if given.ndim != 1 or given.size != estimator.n_features_in_:
+            raise ValueError(f"input_features should have length equal to number of "
+                             f"features ({estimator.n_features_in_}), got shape {given.shape}")
+        fitted = getattr(estimator, "feature_names_in_", None)
+        if fitted is not None and not np.array_equal(given, fitted):
+            raise ValueError("input_features is not equal to feature_names_in_")
+    prefix = type(estimator).__name__.lower()
+    return np.asarray([f"{prefix}{i}" for i in range(n_outputs)], dtype=object)

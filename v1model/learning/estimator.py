@@ -27,8 +27,8 @@ from ..inference.encode import GREEDY_METHODS, L1_METHODS
 from ._atoms import AtomUsage, check_min_usage, check_reseeding, initial_dictionary
 from ._coding import check_lam_below_data, check_tol_resolution, make_coder
 from ._data import check_training_data, check_training_rows
-from ._frames import (check_feature_names, check_output, feature_names, requested_output,
-                      wrap_output)
+from ._frames import (check_feature_names, check_output, feature_names, output_feature_names,
+                      requested_output, wrap_output)
 from .ksvd import learn_ksvd
 from .mod import learn_mod
 from .._blas import blas_threads_for_step
@@ -863,17 +863,7 @@ class SparseDictionaryLearner(SavedAsDataset):
             One name per code column.
         """
         self._check_fitted()
-        if input_features is not None:
-            given = np.asarray(input_features, dtype=object)
-            if given.ndim != 1 or given.size != self.n_features_in_:
-                raise ValueError(f"input_features should have length equal to number of "
-                                 f"features ({self.n_features_in_}), got shape {given.shape}")
-            fitted = getattr(self, "feature_names_in_", None)
-            if fitted is not None and not np.array_equal(given, fitted):
-                raise ValueError("input_features is not equal to feature_names_in_")
-        prefix = type(self).__name__.lower()
-        return np.asarray([f"{prefix}{i}" for i in range(self.components_.shape[0])],
-                          dtype=object)
+        return output_feature_names(self, self.components_.shape[0], input_features)
 
 
 def _check_n_nonzero(coder, n_atoms, n_features, step):

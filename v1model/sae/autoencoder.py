@@ -22,6 +22,8 @@ from ..io import (SavedAsDataset, _jsonable, check_dims, continue_calls, generat
                   values_by_dims)
 from ..progress import inner_progress, progress_bar
 from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
+from ..learning._frames import (check_output, feature_names, output_feature_names,
+                                requested_output, wrap_output)
 from ..learning.estimator import NotFittedError
 from ..validation import (DATA_DIMS, as_generator, by_dim_names, check_array, check_bool,
                           check_choice, check_dense, check_dtype, check_fits_in_memory, check_int,
@@ -600,6 +602,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             normalise the rows (e.g. divide each by its norm) before fitting.
         """
         dtype = check_dtype(self.dtype)
+        names = feature_names(X)  # a DataFrame's columns, as scikit-learn records them
         # one pass over X: the value check, the mean (b_dec) and the spread (the scale)
         X, stats = check_training_rows(X, dtype=dtype, moments=True)
         v = self._validated(X.shape[1])
@@ -633,9 +636,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             np.array(rows), self._attrs(v, X, seed_record, spread)), self._objective(v),
             threshold)
         self._remember_seed(seed, seed_record)
-        _warn_if_silent(rows, v)
-        if not _warn_if_ungated_jumprelu(rows, v, params, spread):
-            _warn_if_jumprelu_unsettled(rows, v, params)
+        self._set_feature_names(names)
+        _warn_at_end_of_training(rows, v, params, spread)
         return self
 
     def partial_fit(self, X, y=None, *, seed=None):
@@ -714,7 +716,14 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         -----
         UserWarning
             Before training on a chunk of at least 1,000 rows of which a handful
-            dominate the energy, as :meth:`fit` does for its ``X``.
+            dominate the energy, as :meth:`fit` does for its ``X``. And, in the
+            call that takes the stream past a multiple of ``n_steps`` steps in all
+            (once per ``n_steps`` steps, not on every chunk), :meth:`fit`'s
+            end-of-training warnings on all the steps so far
+            (:meth:`check_training`, which a stream that ends between two such
+            calls can call itself; before 2026-12-07 a stream never got them: a
+            JumpReLU stream whose thresholds gated nothing, 58 of 128 latents
+            active after 1,000 steps, went without a word).
 
         Examples
         --------
@@ -731,6 +740,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         # a chunk of zeros is data too (the reconstruction of 0 is b_dec), the first one too
         unsettled = not fitted or (self._state is not None
                                    and np.isnan(self._history_attrs["x_spread"]))
+        names = feature_names(X)
         # one pass over the chunk: the value check, its mean (the heavy rows' check, as
         # fit's) and its spread (the scale, while unsettled)
         X, stats = check_training_rows(X, dtype=dtype, allow_zero=True, moments=True)
@@ -769,6 +779,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             self._set_fitted(params, TrainingState(params, rng, scale), history,
                              self._objective(v))
             self._remember_seed(seed, seed_record)
+            self._set_feature_names(names)
         else:
             if unsettled and not np.isnan(spread := _model_spread(stats, dtype)):
                 self._settle_scale(spread)
@@ -801,7 +812,68 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                 self._threshold = self._state.threshold
             self._append_history(np.array(rows).reshape(-1, len(HISTORY_FIELDS)), X.shape[0],
                                  call, done)
+        # fit's end-of-training checks, once per n_steps steps of the stream (after every
+        # call they would repeat on each chunk; never, as before, a stream of a JumpReLU
+        # whose thresholds gated nothing, 58 of 128 latents active, went without a word)
+        if (done + n_steps) // v["n_steps"] > done // v["n_steps"]:
+            self.check_training()
         return self
+
+    def check_training(self):
+        """Run :meth:`fit`'s end-of-training checks on every step taken so far
+        (all :meth:`partial_fit` calls, and a ``fit`` before them); returns ``self``.
+
+        :meth:`fit` runs them when it ends; :meth:`partial_fit` runs them in the
+        call that takes the stream past a multiple of ``n_steps`` steps in all
+        (once per ``n_steps`` steps, not on every chunk). Call this when a stream
+        ends between two such points.
+
+        Returns
+        -------
+        self : SparseAutoencoder
+
+        Raises
+        ------
+        NotFittedError
+            Before the first ``fit`` or ``partial_fit``.
+
+        Warns
+        -----
+        UserWarning
+            As :meth:`fit` warns at its end, read from ``history_`` (its last
+            quarter of steps) and the current parameters: no latent fired in
+            the last quarter of the steps; a ``jumprelu`` model's median
+            threshold below 1% of the spread of the data (``x_spread``); or its
+            median log-threshold moved by at least 0.9 of the sum of the steps'
+            ``lr`` since ``theta_init``. The threshold checks wait for a chunk
+            with a spread (``x_spread`` NaN: none yet).
+        """
+        self._check_fitted()
+        history = self._materialised_history()
+        if history.sizes["step"] == 0:
+            return self
+        rows = np.column_stack([history[name].values.astype(np.float64)
+                                for name in HISTORY_FIELDS])
+        objective = self._fitted_objective
+        attrs = self._history_attrs
+        v = dict(activation=objective.activation, lam=objective.lam,
+                 n_latents=int(self._params["decoder"].shape[0]),
+                 bandwidth=objective.bandwidth, lr=float(history["lr"].values[-1]),
+                 theta_init=attrs.get("theta_init"))
+        spread = float(attrs.get("x_spread", np.nan))
+        if v["activation"] == "jumprelu" and (np.isnan(spread)
+                                              or isinstance(v["theta_init"], str)):
+            v["lam"] = 0.0  # no scale yet (or a file without theta_init): silence check only
+        _warn_at_end_of_training(list(rows), v, self._params, spread)
+        return self
+
+    def _set_feature_names(self, names):
+        """Record ``feature_names_in_`` (the columns of a DataFrame ``X``, checked by
+        ``get_feature_names_out``), or forget those of an earlier fit."""
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
 
     def _remember_seed(self, seed, seed_record):
         """Keep what :meth:`to_dataset` saves as the seed: ``seed``, the one that made the
@@ -1260,20 +1332,69 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
     def transform(self, X):
         """Latents of ``X`` (scikit-learn's name for :meth:`encode`, with the
         settings the model was trained with), e.g. as a step of a
-        :class:`sklearn.pipeline.Pipeline`.
+        :class:`sklearn.pipeline.Pipeline`; a DataFrame after
+        ``set_output(transform="pandas")``.
 
         Parameters
         ----------
-        X : array_like, shape (n_samples, n_features) or (n_features,)
+        X : array_like or DataFrame, shape (n_samples, n_features) or (n_features,)
             Samples, as :meth:`encode` takes them.
 
         Returns
         -------
-        Z : ndarray or xarray.DataArray, shape (n_samples, n_latents)
+        Z : ndarray, xarray.DataArray or DataFrame, shape (n_samples, n_latents)
             ``encode(X)``: dense, in the model's dtype (a DataArray for a
-            DataArray ``X``).
+            DataArray ``X``); a pandas (with the index of a pandas ``X``) or
+            polars DataFrame with the columns of ``get_feature_names_out()``
+            when ``set_output`` (or scikit-learn's global ``transform_output``)
+            asks for one.
         """
-        return self.encode(X)
+        output = requested_output(getattr(self, "_sklearn_output_config", {}).get("transform"))
+        Z = self.encode(X)
+        if output == "default":
+            return Z
+        return wrap_output(np.atleast_2d(np.asarray(Z)), X, self.get_feature_names_out(),
+                           output)
+
+    def set_output(self, *, transform=None):
+        """Container of :meth:`transform`'s output: ``"default"`` (as
+        :meth:`encode` returns it), ``"pandas"`` or ``"polars"`` (a DataFrame
+        with the columns of ``get_feature_names_out()``); None keeps the current
+        setting. Without a setting, scikit-learn's global ``transform_output``
+        applies (so that ``Pipeline.set_output`` can configure the model, as it
+        does the dictionary learner).
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default None
+            Output container of :meth:`transform` and :meth:`fit_transform`.
+
+        Returns
+        -------
+        self : SparseAutoencoder
+        """
+        transform = check_output(transform)
+        if transform is not None:
+            self._sklearn_output_config = {"transform": transform}
+        return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the latent columns: ``sparseautoencoder0`` ... .
+
+        Parameters
+        ----------
+        input_features : array_like of str, shape (n_features_in_,), optional
+            Input column names, only checked (their number, and that they equal
+            ``feature_names_in_``, set by fitting on a DataFrame): the columns of
+            the output are latents, not input features.
+
+        Returns
+        -------
+        names : ndarray of str (object dtype), shape (n_latents,)
+            One name per latent.
+        """
+        self._check_fitted()
+        return output_feature_names(self, self.components_.shape[0], input_features)
 
     def fit_transform(self, X, y=None, *, seed=None):
         """``fit(X, seed=seed)`` then ``transform(X)``.
@@ -1371,7 +1492,12 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         ``r2_score(X, X_hat, multioutput="variance_weighted")``), and
         ``explained_variance`` is ``1 - fvu``. A latent is dead here when it is
         zero on every sample of ``X`` (``history_.n_dead`` counts instead the
-        latents silent for ``dead_after`` training samples). ``X`` is read,
+        latents silent for the last ``dead_after`` training samples, in the training
+        codes: a latent that fires on fewer than one in ``dead_after`` samples is
+        dead there and alive here, and a ``batchtopk`` model trains with each
+        minibatch's top ``k * batch_size`` but encodes at its threshold; e.g. 34
+        against 24 of 128 latents on the training samples after a ``batchtopk``
+        fit with ``dead_after=300``: ``n_dead.attrs["definition"]``). ``X`` is read,
         converted to the model's dtype and encoded in blocks of rows, as by
         :meth:`reconstruct` (an ``np.memmap`` is not loaded); the sums are in
         float64, the mean and the variance about it by Chan et al.'s pairwise
@@ -1444,8 +1570,18 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             "units": f"({units})^2" if units else "(units of X)^2"})
         ds["l0"] = ((), float(fired.sum()) / n_seen, {
             "long_name": "mean number of non-zero latents per sample", "units": "1"})
+        # history_.n_dead is another count (34 there, 24 here on the training X of a
+        # batchtopk run): named apart, so that the two do not read as a contradiction
+        dead_after = self._history_attrs.get("dead_after", "dead_after")
         ds["n_dead"] = ((), int(np.count_nonzero(fired == 0)), {
-            "long_name": "latents that are zero on every sample of X", "units": "1"})
+            "long_name": "latents that are zero on every sample of X", "units": "1",
+            "definition": (
+                "latents whose codes, as encode gives them (batchtopk: at the inference "
+                "threshold), are zero on all the samples of X; not history_.n_dead, which "
+                f"counts during training the latents silent for the last {dead_after} "
+                "training samples (batchtopk: in the top k * batch_size of each minibatch), "
+                "so that a latent firing on fewer than one in that many samples is dead "
+                "there and alive here")})
         ds["firing_frequency"] = ("latent", fired / n_seen, {
             "long_name": "fraction of the samples on which the latent is non-zero",
             "units": "1"})
@@ -1973,6 +2109,16 @@ def _warn_if_heavy_rows(X, mean):
                   "the FVE, weighted by energy, still looks good; clip or normalise the rows "
                   "(e.g. X / np.linalg.norm(X, axis=1, keepdims=True)) before fitting",
                   UserWarning, stacklevel=user_stacklevel())
+
+
+def _warn_at_end_of_training(rows, v, params, spread):
+    """The checks that end :meth:`SparseAutoencoder.fit` (and
+    :meth:`~SparseAutoencoder.check_training`) on the history ``rows`` of the
+    steps taken: :func:`_warn_if_silent`, then :func:`_warn_if_ungated_jumprelu` or,
+    when that one did not warn, :func:`_warn_if_jumprelu_unsettled`."""
+    _warn_if_silent(rows, v)
+    if not _warn_if_ungated_jumprelu(rows, v, params, spread):
+        _warn_if_jumprelu_unsettled(rows, v, params)
 
 
 def _warn_if_silent(rows, v):

@@ -41,7 +41,10 @@ HISTORY_FIELDS = {
     "l0": ("mean number of non-zero latents per sample", "1"),
     "n_dead": ("latents that fired on none of the last dead_after training samples, counted "
                "after the step (its minibatch included; whole minibatches: silent for at "
-               "least dead_after samples)", "1"),
+               "least dead_after samples), in the training codes (batchtopk: the top k * "
+               "batch_size of each minibatch); not evaluate(X).n_dead, the latents zero on "
+               "every sample of X, which counts a latent that fires once in more than "
+               "dead_after samples as alive", "1"),
     "aux_loss": ("AuxK loss (Gao et al. 2024) of the latents dead before the step (n_dead of "
                  "the previous step); 0 when none was or AuxK is off", "(units of X)^2"),
     "threshold": ("BatchTopK running estimate of the inference threshold: the weighted mean "
