@@ -307,3 +307,27 @@ def with_a_neighbour():
         return wrapped
 
     return wrap
+
+
+@pytest.fixture()
+def handlers_from_outside_python(monkeypatch):
+    """``signal.signal`` answers None for the first handler it replaces of each signal, as
+    for one an embedding host or a job launcher installed outside Python (Python cannot
+    name it); the handlers of before the test are put back after it."""
+    import signal
+
+    install = signal.signal
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    replaced = set()
+
+    def from_outside(signum, handler):
+        previous = install(signum, handler)
+        if signum in replaced:
+            return previous
+        replaced.add(signum)
+        return None
+
+    monkeypatch.setattr(signal, "signal", from_outside)
+    yield
+    for sig, handler in before.items():
+        install(sig, handler)

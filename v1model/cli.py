@@ -15,6 +15,8 @@ import time
 import warnings
 from pathlib import Path
 
+from ._signals import swap_handler
+
 __all__ = ["main", "build_parser"]
 
 
@@ -507,7 +509,7 @@ def _sigterm_as_interrupt():
         state["lost"] = True
         threading.Timer(0.05, send_again).start()
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = swap_handler(signal.SIGTERM, handler)
     previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield

@@ -27,7 +27,8 @@ from .validation import check_path, check_positive
 
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
            "continue_calls", "count_coord", "flatten_nested", "missing_zarr_chunks",
-           "netcdf_engine", "seed_attr", "seed_from_attr", "values_by_dims", "SavedAsDataset"]
+           "netcdf_engine", "saved_format_version", "seed_attr", "seed_from_attr", "values_by_dims",
+           "SavedAsDataset", "FORMAT_VERSION"]
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -854,14 +855,58 @@ OTHER_FORMAT_SUFFIXES = {
 }
 
 
+#: the attr in which :func:`save_dataset` records :data:`FORMAT_VERSION`
+FORMAT_VERSION_ATTR = "v1model_format_version"
+#: the layout of the files v1model writes, an integer: raised by one when a loader must
+#: tell files of a new layout from older ones and no attr or variable they have tells
+#: (a variable whose meaning changed). v1model_version could not tell: it stays "0.1.0"
+#: across such changes, and the loaders went by whether an attr was there. 1: the first
+#: files that record it (8 Dec 2026); every file before reads as 0
+FORMAT_VERSION = 1
+
+
+def saved_format_version(ds: xr.Dataset) -> int:
+    """The :data:`FORMAT_VERSION` a Dataset loaded from a file was saved with.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A Dataset read by :func:`load_dataset` (or one about to be saved).
+
+    Returns
+    -------
+    int
+        Its ``v1model_format_version`` attr; 0 for a file saved before
+        :func:`save_dataset` recorded it.
+
+    Raises
+    ------
+    TypeError
+        When ``ds`` is not a Dataset.
+    ValueError
+        When the attr is not a non-negative whole number, naming its value.
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    value = ds.attrs.get(FORMAT_VERSION_ATTR, 0)
+    # netCDF gives a 0-d array or a numpy integer back, never a bool or a float
+    if (isinstance(value, (bool, np.bool_)) or np.ndim(value) != 0
+            or not isinstance(np.asarray(value).item(), int) or int(value) < 0):
+        raise ValueError(f"ds.attrs[{FORMAT_VERSION_ATTR!r}] must be a non-negative whole "
+                         f"number (the file's format version), got {value!r}")
+    return int(value)
+
+
 def save_dataset(ds: xr.Dataset, path) -> Path:
     """Save ``ds`` atomically as netCDF (``.nc``) or zarr (``.zarr``).
 
     A DataArray is saved as a Dataset of its one variable. The attrs are made
-    netCDF-safe (:func:`clean_attrs`) and record ``v1model_version`` unless
-    they already do. A zarr store gets every chunk file, those of fill values
-    alone too, and the attr :data:`ZARR_ALL_CHUNKS_ATTR`, so that
-    :func:`load_dataset` can tell a lost chunk file. Returns the final path.
+    netCDF-safe (:func:`clean_attrs`) and record ``v1model_version`` and
+    ``v1model_format_version`` (:data:`FORMAT_VERSION`, read back by
+    :func:`saved_format_version`) unless they already do. A zarr store gets
+    every chunk file, those of fill values alone too, and the attr
+    :data:`ZARR_ALL_CHUNKS_ATTR`, so that :func:`load_dataset` can tell a lost
+    chunk file. Returns the final path.
 
     float16 variables are written as float32 (exactly: netCDF has no float16)
     marked with the attr :data:`SAVED_FROM_DTYPE_ATTR`, which
@@ -937,6 +982,8 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         from . import __version__
 
         ds.attrs["v1model_version"] = __version__
+    # kept as the Dataset has it (one loaded from an older file and saved again)
+    ds.attrs.setdefault(FORMAT_VERSION_ATTR, FORMAT_VERSION)
     if _is_zarr_path(path):
         check_no_encoding_attrs(ds)  # _netcdf_ready does it for netCDF
     else:
@@ -1387,7 +1434,8 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
     """Save a matplotlib figure atomically and close it.
 
     The format follows the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``, ...);
-    PNG when there is none.
+    PNG when there is none. The figure is closed also when the save is refused,
+    fails or is interrupted (it stayed open, a leak in long sweeps).
 
     Parameters
     ----------
@@ -1417,17 +1465,21 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
 
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
-    path = _destination(path, example="figure.png")
-    dpi = check_positive(dpi, "dpi")
-    fmt = path.suffix[1:].lower() or "png"
-    supported = fig.canvas.get_supported_filetypes()
-    if fmt not in supported:
-        raise ValueError(f"path: matplotlib cannot write {path.suffix!r} files "
-                         f"({str(path)!r}); use one of {sorted(supported)}")
-    # an existing folder ("." or "results") is refused there, a figure's name offered
-    with atomic_path(path, suffix=f".{fmt}", example="figure.png") as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt)
-    plt.close(fig)
+    # closed however the save ends: a failed or interrupted one left it open, and pyplot
+    # kept every such figure of a long sweep alive
+    try:
+        path = _destination(path, example="figure.png")
+        dpi = check_positive(dpi, "dpi")
+        fmt = path.suffix[1:].lower() or "png"
+        supported = fig.canvas.get_supported_filetypes()
+        if fmt not in supported:
+            raise ValueError(f"path: matplotlib cannot write {path.suffix!r} files "
+                             f"({str(path)!r}); use one of {sorted(supported)}")
+        # an existing folder ("." or "results") is refused there, a figure's name offered
+        with atomic_path(path, suffix=f".{fmt}", example="figure.png") as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt)
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -1644,7 +1696,7 @@ _AGGREGATED_ATTRS = ("n_updates", "init", "updates_per_call", "record_every", CH
 _MEASURED_ATTRS = ("wall_time",)
 #: attrs that save_dataset adds to the file, not to a call: a previous loaded from a file
 #: had v1model_version, the next call none, and it was named as a changed setting
-_SAVED_ATTRS = ("v1model_version",)
+_SAVED_ATTRS = ("v1model_version", FORMAT_VERSION_ATTR)
 
 
 def continue_calls(previous: dict, call: dict, steps: int, *,

@@ -125,6 +125,7 @@ def test_look_alike_attrs_and_dataset_attrs_round_trip_exactly(suffix, tmp_path)
                     dtype="bool", seed=0)
     back = load_dataset(save_dataset(ds, tmp_path / f"r{suffix}"))
     assert back.attrs.pop("v1model_version")
+    assert back.attrs.pop("v1model_format_version") == 1
     xr.testing.assert_identical(back, ds)
     np.testing.assert_array_equal(back["v"].values, VALUES)
 

@@ -26,6 +26,33 @@ def test_round_trip_netcdf_and_zarr(tmp_path):
         assert back.attrs["lam"] == 0.1 and back.attrs["flag"] == 1
 
 
+def test_files_record_a_format_version_that_older_files_read_as_0(tmp_path):
+    """v1model_version is "0.1.0" across every change of layout, so a loader could not
+    tell a file of a new layout from an older one: the files record an integer format
+    version, 0 for those saved before it."""
+    from v1model.io import FORMAT_VERSION, saved_format_version
+
+    ds = xr.Dataset({"a": ("sample", np.arange(3.0))}, attrs={"lam": 0.1})
+    assert FORMAT_VERSION == 1
+    back = load_dataset(save_dataset(ds, tmp_path / "r.nc"))  # zarr: the test above
+    assert saved_format_version(back) == FORMAT_VERSION
+    assert isinstance(saved_format_version(back), int)
+    assert "v1model_format_version" not in ds.attrs  # the Dataset given is not modified
+    ds.to_netcdf(tmp_path / "before.nc")  # as a file saved before the attr was recorded
+    older = load_dataset(tmp_path / "before.nc")
+    assert saved_format_version(older) == 0
+    # a Dataset of an older layout saved again keeps its number
+    kept = load_dataset(save_dataset(ds.assign_attrs(v1model_format_version=0),
+                                     tmp_path / "again.nc"))
+    assert saved_format_version(kept) == 0
+    for value in (-1, 1.5, "1", True, [1, 2]):
+        with pytest.raises(ValueError,
+                           match=rf"v1model_format_version.*got {re.escape(repr(value))}"):
+            saved_format_version(ds.assign_attrs(v1model_format_version=value))
+    with pytest.raises(TypeError, match="ds must be an xarray.Dataset, got dict"):
+        saved_format_version({})
+
+
 def test_zarr_store_opens_with_plain_xarray_without_warnings(tmp_path):
     # consolidated metadata: xarray's default open finds it, no fallback warning
     ds = xr.Dataset({"a": ("sample", np.arange(4.0))}, attrs={"lam": 0.1})
@@ -36,6 +63,7 @@ def test_zarr_store_opens_with_plain_xarray_without_warnings(tmp_path):
     from v1model import __version__
 
     assert back.attrs.pop("v1model_version") == __version__  # provenance, added on save
+    assert back.attrs.pop("v1model_format_version") == 1
     assert back.attrs.pop(ZARR_ALL_CHUNKS_ATTR) == 1  # every chunk written: load_dataset checks
     xr.testing.assert_identical(back, ds)
 
@@ -195,6 +223,37 @@ def test_save_figure_writes_the_format_of_its_suffix(tmp_path):
     with pytest.raises(ValueError, match="cannot write '.docx' files"):
         save_figure(fig, tmp_path / "f.docx")
     plt.close(fig)
+
+
+def test_save_figure_closes_the_figure_when_the_save_fails(tmp_path, monkeypatch):
+    """The figure was closed only after a save that succeeded: one that failed (a file
+    where the folder should be) or was interrupted stayed open in pyplot, a leak of one
+    figure per point in a long sweep."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from v1model.io import save_figure
+
+    (tmp_path / "a_file").write_text("")
+    before = plt.get_fignums()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    with pytest.raises(NotADirectoryError, match="a_file"):
+        save_figure(fig, tmp_path / "a_file" / "f.png")
+    assert plt.get_fignums() == before
+
+    fig, _ = plt.subplots()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fig, "savefig", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_figure(fig, tmp_path / "g.png")
+    assert plt.get_fignums() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # nothing half-written
 
 
 def test_array_attrs_keep_every_element():

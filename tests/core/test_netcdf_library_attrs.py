@@ -38,7 +38,8 @@ def test_every_library_attr_is_named():
 def test_a_result_carrying_them_saves_and_loads_without_them(suffix, tmp_path):
     path = save_dataset(_result(), tmp_path / f"r{suffix}")
     loaded = load_dataset(path)
-    assert dict(loaded.attrs) == {"seed": 1, "v1model_version": loaded.attrs["v1model_version"]}
+    assert dict(loaded.attrs) == {"seed": 1, "v1model_version": loaded.attrs["v1model_version"],
+                                  "v1model_format_version": 1}
     assert dict(loaded["x"].attrs) == {"units": "1"}
     np.testing.assert_array_equal(loaded["x"], np.arange(3.0))
     # and the loaded result saves again, in the other format too
@@ -55,8 +56,9 @@ def test_a_zarr_copy_of_a_netcdf4_file_loads_and_saves_as_netcdf(tmp_path):
     loaded = load_dataset(store)
     assert not NETCDF_LIBRARY_ATTRS & (set(loaded.attrs) | set(loaded["x"].attrs))
     again = load_dataset(save_dataset(loaded, tmp_path / "r.nc"))
-    xr.testing.assert_identical(again, loaded.assign_attrs(v1model_version=again.attrs[
-        "v1model_version"]))
+    xr.testing.assert_identical(again, loaded.assign_attrs(
+        v1model_version=again.attrs["v1model_version"],
+        v1model_format_version=again.attrs["v1model_format_version"]))
 
 
 def test_a_netcdf_file_with_them_as_real_hdf5_attrs_loads_without_them(tmp_path):
@@ -69,7 +71,7 @@ def test_a_netcdf_file_with_them_as_real_hdf5_attrs_loads_without_them(tmp_path)
         f.attrs["_SuperblockVersion"] = np.int32(2)
         f.attrs["_NCProperties"] = np.bytes_(b"version=2,netcdf=4.9.2,hdf5=1.14.3")
     loaded = load_dataset(path)
-    assert set(loaded.attrs) == {"seed", "v1model_version"}
+    assert set(loaded.attrs) == {"seed", "v1model_version", "v1model_format_version"}
     load_dataset(save_dataset(loaded, tmp_path / "again.nc"))
 
 

@@ -76,6 +76,21 @@ def test_tradeoff_bands_contain_their_lambda_whatever_the_order():
         assert sum(min(a, b) <= value <= max(a, b) for a, b in bands) == 1
 
 
+def test_tradeoff_names_and_marks_the_failed_points():
+    """A NaN activity ratio or error (a failed sweep point) was a silent gap in the line."""
+    lam = [0.4, 0.1, 0.2, 0.8]
+    with pytest.warns(RuntimeWarning, match=r"activity_ratio at λ = 0\.2; "
+                                            r"reconstruction_error at λ = 0\.2, 0\.8; 2 of 4"):
+        fig = plot_sparseness_tradeoff(lam, [0.05, 0.3, np.nan, 0.01],
+                                       [0.3, 0.1, np.inf, np.nan])
+    for ax in fig.axes[:2]:
+        marks = [line for line in ax.lines if line.get_marker() == "x"]
+        assert len(marks) == 1 and marks[0].get_xdata().tolist() == [0.2, 0.8]
+    assert "failed point" in " ".join(t.get_text() for t in fig.axes[0].get_legend().texts)
+    with pytest.raises(ValueError, match="NaN or inf at every lam .2 given.; nothing to draw"):
+        plot_sparseness_tradeoff([0.1, 0.2], [np.nan, np.nan], [np.inf, np.nan])
+
+
 @pytest.mark.parametrize("D, kw", [(np.ones(16), {}),
                                    (np.ones((2, 240)), {"patch_shape": (10, 20)})])
 def test_plot_atoms_bad_shapes_named(D, kw):
@@ -274,6 +289,29 @@ def test_orientation_frequency_refuses_a_bad_max_frequency(max_frequency):
 
     with pytest.raises(ValueError, match="max_frequency"):
         plot_orientation_frequency([0.1, 1.0], [0.1, 0.2], max_frequency=max_frequency)
+
+
+def test_figures_of_no_atom_or_no_update_are_refused():
+    """plot_gabor_tiling of a fit of no atom and plot_learning_curve of a history of no
+    update drew an empty figure without a word (plot_code_histogram and tile_atoms refuse
+    theirs)."""
+    import xarray as xr
+
+    from v1model.plotting import plot_gabor_tiling, plot_learning_curve
+
+    # fit_gabor's variables over atom, and a learning history's over update, of length 0
+    # (as fit.isel(atom=[]) or history.sel(update=slice(10_000, None)) of a short run give)
+    fit = xr.Dataset({name: ("atom", np.zeros(0)) for name in
+                      ("r2", "orientation", "frequency", "x0", "y0", "sigma_x", "sigma_y")},
+                     attrs={"height": 12, "width": 12})
+    with pytest.raises(ValueError, match=r"fit holds no atom .*shape \(0,\)\); nothing to draw"):
+        plot_gabor_tiling(fit)
+    history = xr.Dataset({name: ("update", np.zeros(0)) for name in
+                          ("objective", "reconstruction_error", "fraction_active")},
+                         coords={"update": np.zeros(0, dtype=np.int64)})
+    with pytest.raises(ValueError, match=r"history holds no update \('update' has length 0\): "
+                                         r"nothing to draw"):
+        plot_learning_curve(history)
 
 
 @pytest.mark.parametrize("min_r2", [float("nan"), -0.5, 1.5])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from v1model.plotting import plot_atoms, plot_coefficient_histogram
+from v1model.plotting import plot_atoms, plot_coefficient_histogram, plot_sparseness_tradeoff
 from v1model.plotting.atoms import tile_atoms
 
 #: four 3x3 atoms, one of which holds a NaN
@@ -24,6 +24,9 @@ WARNING_CALLS = {
     "plot_coefficient_histogram: a NaN code": (
         plot_coefficient_histogram, (np.array([[0.5, np.nan, 0.0, -1.0]]),),
         r"codes: 1 of 4 coefficients are NaN or inf"),
+    "plot_sparseness_tradeoff: a failed point": (
+        plot_sparseness_tradeoff, ([0.1, 0.2], [0.3, np.nan], [0.1, 0.2]),
+        r"NaN or inf \(a failed point\?\): activity_ratio at λ = 0\.2"),
 }
 
 

@@ -3,8 +3,11 @@ curves, sparseness histograms, Babel curves, mapped receptive fields."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from .._frames import user_stacklevel
 from ._mpl import (as_real, distinct_labels, fitting_fixed_labels, fitting_ticks, plain_log_ticks,
                    pyplot)
 from .atoms import tile_atoms
@@ -161,7 +164,8 @@ def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None, n_sigma: float = 0.5
     Raises
     ------
     ValueError
-        For ``n_sigma`` that is not a positive finite number.
+        For ``n_sigma`` that is not a positive finite number, or a ``fit`` of no
+        atom.
     """
     plt = pyplot()
     from matplotlib.cm import ScalarMappable
@@ -172,6 +176,9 @@ def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None, n_sigma: float = 0.5
 
     n_sigma = check_positive(n_sigma, "n_sigma")
     _check_result(fit, "fit", _FIT_VARIABLES, "fit_gabor")
+    if fit["r2"].size == 0:  # an empty figure was drawn, titled "Gabor tiling of 0 atoms"
+        raise ValueError(f"fit holds no atom (r2 over {fit['r2'].dims} has shape "
+                         f"{fit['r2'].shape}); nothing to draw")
     good = _good(fit, min_r2)
     th = np.mod(fit["orientation"].values[good], np.pi)
     f = fit["frequency"].values[good]
@@ -662,6 +669,24 @@ def _lam_range(values) -> str:
     return f"λ = {lo:.3g}" if f"{lo:.3g}" == f"{hi:.3g}" else f"λ ∈ [{lo:.3g}, {hi:.3g}]"
 
 
+def _failed_points(lam, values: dict):
+    """Where any of ``values`` (name: array over ``lam``) is NaN or inf (a failed sweep
+    point); a RuntimeWarning names each variable's ``lam`` values there, and a
+    ValueError refuses values with no finite point at all (an empty figure)."""
+    bad = {name: ~np.isfinite(v) for name, v in values.items()}
+    if all(b.all() for b in bad.values()):
+        raise ValueError(f"{' and '.join(values)} are NaN or inf at every lam "
+                         f"({lam.size} given); nothing to draw")
+    shown = "; ".join(f"{name} at λ = {', '.join(f'{v:.3g}' for v in lam[b])}"
+                      for name, b in bad.items() if b.any())
+    failed = np.logical_or.reduce(list(bad.values()))
+    if failed.any():
+        warnings.warn(f"NaN or inf (a failed point?): {shown}; {int(failed.sum())} of "
+                      f"{lam.size} λ are marked x on the λ axis of both panels",
+                      RuntimeWarning, stacklevel=user_stacklevel())
+    return failed
+
+
 def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=None,
                              active_count=None, n_units=None, title=None):
     """Activity ratio and reconstruction error against lambda (log axes).
@@ -690,7 +715,15 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
     -------
     matplotlib.figure.Figure
         A new figure of two panels: activity ratio (and active count) and
-        reconstruction error against lambda.
+        reconstruction error against lambda. A lambda whose activity ratio or
+        error is NaN or inf (a failed sweep point) is marked with a red x on the
+        lambda axis of both panels, with a RuntimeWarning naming its lambda.
+
+    Raises
+    ------
+    ValueError
+        For ``lam`` that is not positive and finite, values of another length
+        than ``lam``, or an activity ratio and error with no finite value.
     """
     plt = pyplot()
     from matplotlib.patches import Patch
@@ -721,6 +754,8 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
             raise ValueError(f"active_count has {active_count.size} values for {lam.size} "
                              "lam values")
         active_count = active_count[order]
+    failed = _failed_points(lam, {"activity_ratio": ratio,
+                                  "reconstruction_error": reconstruction_error})
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.3))
     ax1.set_xscale("log")
     ax1.set_yscale("log")
@@ -730,6 +765,12 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
     if n_units:
         ax1.axhline(1.0 / n_units, color="0.5", ls=":", lw=0.8, label="one unit per stimulus")
     ax1.axhline(0.5, color="0.5", ls="--", lw=0.8, label="half the units")
+    if failed.any():
+        # on the λ axis of both panels: a NaN point was a gap in the line, unsaid
+        for ax in (ax1, ax2):
+            ax.plot(lam[failed], np.zeros(int(failed.sum())), "x", color="C3", ms=8, mew=1.5,
+                    clip_on=False, zorder=4, transform=ax.get_xaxis_transform(),
+                    label="failed point (NaN or inf), on the λ axis")
     ax1.set_xlabel("λ")
     ax1.set_ylabel("fraction of units active per stimulus")
     handles, labels = ax1.get_legend_handles_labels()

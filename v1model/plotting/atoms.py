@@ -457,7 +457,8 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         When ``history`` is not a Dataset (e.g. None, or a model whose ``history_``
         is None: it has not learned yet).
     ValueError
-        When none of ``variables`` is in ``history``.
+        When none of ``variables`` is in ``history``, or ``history`` holds no update
+        (its dimension has length 0, or the variables have none).
     """
     import xarray as xr
 
@@ -480,6 +481,11 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         raise ValueError(f"variables={tuple(variables)!r}: none is in the history, which has "
                          f"{sorted(history.data_vars)}")
     variables = present
+    dim = history[variables[0]].dims[0] if history[variables[0]].dims else None
+    if dim is None or history.sizes[dim] == 0:
+        # an empty figure of blank panels was drawn, unsaid
+        what = "no dimension" if dim is None else f"no {dim} ({dim!r} has length 0)"
+        raise ValueError(f"history holds {what}: nothing to draw (variables {variables})")
     fig, axes = plt.subplots(1, len(variables), figsize=(4 * len(variables), 3.6), squeeze=False)
     x = history[history[variables[0]].dims[0]]
     xv = np.asarray(x.values)

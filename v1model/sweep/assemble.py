@@ -52,6 +52,7 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
+from ..io import FORMAT_VERSION
 from .storage import POINT_ATTRS
 
 __all__ = ["assemble", "without_text_units"]
@@ -175,6 +176,8 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
         sweep_n_seeds=spec.grid.n_seeds,
         sweep_quick=int(spec.quick),
         v1model_version=__version__,
+        # as save_dataset records it: run() and load() of the sweep give the same attrs
+        v1model_format_version=FORMAT_VERSION,
         sweep_n_points=n,
         sweep_n_ok=counts["ok"],
         sweep_n_failed=counts["failed"],

@@ -35,6 +35,7 @@ from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecu
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, nullcontext
 
+from .._signals import swap_handler
 from .executor_config import (
     EXECUTOR_KINDS,
     available_cpus,
@@ -541,7 +542,7 @@ def _sigint_held():
     # signal to a thread that does not block it (a BLAS thread), and the KeyboardInterrupt
     # was raised in the middle of LocalCluster, whose half-made cluster was left unclosed
     caught = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    previous = swap_handler(signal.SIGINT, lambda signum, frame: caught.append(signum))
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masks else None
     try:
         yield

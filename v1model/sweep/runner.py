@@ -23,6 +23,7 @@ from pathlib import Path
 import xarray as xr
 
 from .._frames import user_stacklevel
+from .._signals import swap_handler
 from ..io import (load_dataset, missing_chunks_text, missing_zarr_chunks, netcdf_engine,
                   storage_fault)
 from ..validation import check_bool, check_path, describe
@@ -450,7 +451,7 @@ def _catch_interrupts(sigterm: bool):
     signals = [signal.SIGINT] + ([signal.SIGTERM] if sigterm else [])
     previous = {}
     for sig in signals:
-        previous[sig] = signal.signal(sig, handler)
+        previous[sig] = swap_handler(sig, handler)
     try:
         yield stop
     finally:
