@@ -96,6 +96,39 @@ def test_ranges_match_numpy():
     assert values_from_range({"values": ["a", "b"]}, "f") == ["a", "b"]
 
 
+def test_float32_values_become_the_numbers_they_read(study):
+    """A float32 array of values (``np.arange(..., dtype=np.float32)``, values read from
+    a float32 file) was unwrapped as it is: the coordinate, the study's argument and the
+    labels of `sweep status` read 0.10000000149011612 for 0.1."""
+    f32 = np.array([0.1, 0.2, 0.7], dtype=np.float32)
+    spec = parse_spec({"study": study("kwargs_study"),
+                       "sweep": {"x": f32, "y": {"start": np.float32(0.1),
+                                                 "stop": np.float32(0.3), "num": 3}},
+                       "params": {"z": np.float32(0.3), "w": [np.float32(1e-7)]}})
+    x = [spec.grid.parameters(i)["x"] for i in range(0, spec.grid.n_points, 3)]
+    assert x == [0.1, 0.2, 0.7] and all(type(v) is float for v in x)
+    # the same float32 numbers: a study that computes in float32 gets its values back
+    np.testing.assert_array_equal(np.array(x, dtype=np.float32), f32)
+    assert spec.grid.axes[1].params["y"] == (0.1, 0.2, 0.3)
+    assert spec.params == {"z": 0.3, "w": [1e-7]}
+    assert values_from_range({"start": 0.5, "stop": np.float32(0.1), "step": np.float32(-0.2)},
+                             "f") == [0.5, 0.3, 0.1]
+
+
+def test_float64_values_keep_their_values_fingerprint_and_seeds(study):
+    """Only float32 (and float16) scalars are read by their text: NumPy float64 and
+    integer values are the Python ones, bit for bit, so that a sweep folder begun with
+    them is still the same sweep (its fingerprint) with the same seeds."""
+    odd = float(np.nextafter(0.1, 1.0))  # a float64 whose 17 digits matter
+    as_numpy = parse_spec({"study": study(), "seed": 5,
+                           "sweep": {"x": np.array([odd, 0.2]), "n": [np.int64(2), 3]}})
+    as_python = parse_spec({"study": study(), "seed": 5,
+                            "sweep": {"x": [odd, 0.2], "n": [2, 3]}})
+    assert as_numpy.fingerprint() == as_python.fingerprint()
+    assert as_numpy.grid.parameters(1) == {"x": odd, "n": 3}
+    assert [as_numpy.grid.seed(i) for i in range(4)] == [point_seed(5, i) for i in range(4)]
+
+
 def test_zipped_parameters_share_one_dimension(study):
     spec = parse_spec({"study": study(),
                        "sweep": {"x": [1.0, 2.0],
@@ -385,6 +418,25 @@ def test_another_sweep_into_the_folder_of_a_running_one_is_not_told_to_resume_it
     with pytest.raises(SpecError, match=f"resume that sweep with `v1model sweep resume "
                                         f"{re.escape(str(out))}`"):
         run(study(), {"x": [1.0, 3.0]}, output=out, executor="serial", progress=False)
+
+
+def test_a_lock_left_by_a_killed_sweep_is_not_called_running(study, tmp_path):
+    """A sweep killed with SIGKILL leaves its name in the folder's `.lock`: that run is
+    not "running now", and resuming it is the advice (folder_holder's staleness)."""
+    import os
+    import socket
+
+    out = tmp_path / "out"
+    run(study(), {"x": [1.0]}, output=out, executor="serial", progress=False)
+    gone = os.fork()
+    if gone == 0:  # the child ends at once
+        os._exit(0)
+    os.waitpid(gone, 0)  # and, reaped, its pid names no process of this host
+    (out / ".lock").write_text(f"pid {gone} on {socket.gethostname()}, sweep run\n")
+    with pytest.raises(SpecError, match="holds another sweep") as info:
+        run(study(), {"x": [3.0]}, output=out, executor="serial", progress=False)
+    assert "running now" not in str(info.value)
+    assert f"resume that sweep with `v1model sweep resume {out}`" in str(info.value)
 
 
 def test_another_sweep_in_the_folder_is_refused_naming_what_differs(study, tmp_path):

@@ -142,6 +142,28 @@ def test_status_of_a_folder_whose_study_is_not_here_still_names_the_replicate(
     assert any(line.startswith("  warned point 3: RuntimeWarning:") for line in lines), lines
 
 
+def test_status_names_the_points_of_a_folder_moved_with_its_study_file(study, tmp_path):
+    """README: a sweep begun on a laptop is finished on a cluster by copying the folder
+    with its study file and giving the file's new path in its spec.toml, which `resume`
+    accepts; `status` took that spec for one edited since, and listed the warned points
+    by index alone, the replicates of one combination alike."""
+    flag = tmp_path / "fail"
+    flag.touch()
+    laptop, cluster = tmp_path / "laptop", tmp_path / "cluster"
+    laptop.mkdir()
+    shutil.copy(study("warns_some").rsplit(":", 1)[0], laptop / "my_study.py")
+    _replicated(lambda name: f"{laptop / 'my_study.py'}:{name}", laptop / "out", flag)
+    laptop.rename(cluster)
+    spec = cluster / "out" / "spec.toml"
+    spec.write_text(spec.read_text().replace(str(laptop), str(cluster)))
+    st = status(cluster / "out")
+    assert st.coordinates == {2: {"x": 2.0, "replicate": 0}, 3: {"x": 2.0, "replicate": 1},
+                              4: {"x": 3.0, "replicate": 0}, 5: {"x": 3.0, "replicate": 1}}
+    lines = st.summary().splitlines()
+    assert any(line.startswith("  warned point 3 (x=2.0, replicate=1): RuntimeWarning: ")
+               for line in lines), lines
+
+
 def test_sweep_run_ends_saying_how_many_points_warned(study, tmp_path, capsys):
     """`v1model sweep run` ended "3 ok, 0 failed, 0 pending of 3 points" after two points
     whose solver did not converge: their warnings had scrolled away up the job's log."""

@@ -33,10 +33,27 @@ REPLICATE_DIM = "replicate"
 _SCALARS = (bool, numbers.Integral, numbers.Real, str)
 
 
-def _scalar(value, field: str):
-    """A TOML-able scalar as a plain Python value (numpy scalars unwrapped)."""
+def plain_scalar(value):
+    """``value`` as plain Python when it is a NumPy scalar, else as it is.
+
+    A float32 (or float16) value becomes the float of its shortest text, the number
+    one reads and types (``np.float32(0.1)`` -> ``0.1``, which is ``np.float32(0.1)``
+    again in float32): unwrapped as it is, it was ``0.10000000149011612`` in the
+    coordinate, the study's argument and the labels of ``sweep status``. float64 and
+    integer scalars are unwrapped unchanged (the seeds and fingerprints of their
+    sweeps stay as they were).
+    """
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        return float(str(value))
     if isinstance(value, np.generic):
-        value = value.item()
+        return value.item()
+    return value
+
+
+def _scalar(value, field: str):
+    """A TOML-able scalar as a plain Python value (numpy scalars unwrapped,
+    :func:`plain_scalar`)."""
+    value = plain_scalar(value)
     if isinstance(value, float) and not math.isfinite(value):
         raise SpecError(field, f"values must be finite, got {value!r}")
     if value is None:  # TOML has no null: a spec says "none", as `-p KEY=none`
@@ -135,7 +152,8 @@ def values_from_range(spec: dict, field: str) -> list:
                 or not _finite(spec[key])):
             raise SpecError(f"{field}.{key}", f"must be a finite number, got "
                                               f"{describe(spec[key])}")
-    start, stop = spec["start"], spec["stop"]
+    # float32 ends give the values one reads (0.1, not 0.10000000149), as listed ones do
+    start, stop = plain_scalar(spec["start"]), plain_scalar(spec["stop"])
     if not math.isfinite(stop - start):  # 1.7e308 - -1.7e308: inf steps, NaN values
         raise SpecError(field, f"the range from {start!r} to {stop!r} spans more than a float "
                                "can hold")
@@ -159,7 +177,7 @@ def values_from_range(spec: dict, field: str) -> list:
         return [_tidy(v) for v in np.linspace(start, stop, num)]
     if log:
         raise SpecError(f"{field}.log", "a log range is given by 'num', not 'step'")
-    step = spec["step"]
+    step = plain_scalar(spec["step"])
     if (isinstance(step, bool) or not isinstance(step, numbers.Real) or step == 0
             or not _finite(step)):
         raise SpecError(f"{field}.step", f"must be a non-zero finite number, got "

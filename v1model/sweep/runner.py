@@ -43,6 +43,7 @@ from .storage import (
     MemoryStore,
     failure_record,
     local_io,
+    holds_sweep_of,
     is_sweep_folder,
     read_manifest,
 )
@@ -872,8 +873,8 @@ def _coordinates(output: Path, info: dict, state) -> dict:
     try:
         spec = _open_folder(output)[1]
         # a spec.toml edited since (in its grid) would name other values
-        if list(spec.grid.dims) == list(info.get("dims", ())) and \
-                info.get("fingerprint") in spec.fingerprints():
+        # (or its file.py study moved with the folder: resume runs it, the labels follow)
+        if list(spec.grid.dims) == list(info.get("dims", ())) and holds_sweep_of(info, spec):
             return {i: spec.grid.coordinates(i) for i in listed}
     except Exception:  # noqa: BLE001 - status reads what it can; the labels are a help
         pass

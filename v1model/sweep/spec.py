@@ -83,7 +83,8 @@ from ..io import flatten_nested
 from ..validation import check_bool, check_path, describe
 from .errors import SpecError
 from .executor_config import check_executor_config, check_pbs_words
-from .grid import MAX_POINTS, REPLICATE_DIM, Grid, Zipped, _coordinate_values, make_axis
+from .grid import (MAX_POINTS, REPLICATE_DIM, Grid, Zipped, _coordinate_values, make_axis,
+                   plain_scalar)
 from .point import PER_POINT_VARIABLES, PointTask
 from .studyref import RESERVED_PARAMETERS, StudyRef, resolve_study
 from .tomlio import dumps_toml, loads_toml, read_toml, toml_value
@@ -862,10 +863,10 @@ def _table(value, name) -> dict:
 
 
 def _plain(value, name):
-    """A parameter value as plain TOML-able Python (numpy scalars unwrapped,
-    tuples as lists), so that the spec survives a round trip through spec.toml."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    """A parameter value as plain TOML-able Python (numpy scalars unwrapped, a
+    float32 one as the number it reads, :func:`plain_scalar`; tuples as lists), so
+    that the spec survives a round trip through spec.toml."""
+    value = plain_scalar(value)
     if isinstance(value, (bool, numbers.Integral, numbers.Real, str)):
         return value
     if isinstance(value, (list, tuple)):

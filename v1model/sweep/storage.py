@@ -260,8 +260,7 @@ class DirectoryStore:
             raise SpecError("output", f"{str(path)!r} is a file; a sweep output is a folder")
         if (path / MANIFEST).exists():
             info = read_manifest(path)
-            if info.get("fingerprint") not in spec.fingerprints() and \
-                    not _study_moved(info, spec):
+            if not holds_sweep_of(info, spec):
                 if spec.source is not None and \
                         Path(spec.source).resolve() == (path / SPEC).resolve():
                     # `resume` reads that file: "resume that sweep" below went in a circle
@@ -614,6 +613,13 @@ def _differences(path: Path, spec) -> str:
                                                 else [])
         shown.append(f"and {len(rest)} more: {', '.join(names)}")
     return f" ({'; '.join(shown)})"
+
+
+def holds_sweep_of(info: dict, spec) -> bool:
+    """Whether the sweep folder whose manifest is ``info`` holds the sweep of ``spec``:
+    the same fingerprint, or the same one but for the path of a ``file.py:function``
+    study that moved with the folder (:func:`_study_moved`)."""
+    return info.get("fingerprint") in spec.fingerprints() or _study_moved(info, spec)
 
 
 def _study_moved(info: dict, spec) -> bool:
