@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -466,3 +467,7 @@ def test_spiking_convolutional_per_call_part_checks_both_paths(capsys, monkeypat
     assert row.rstrip().endswith("| True |"), row
     assert "same spike trains and counts: True" in out
     assert "(a) lateral weights" not in out  # the other parts were not asked for
+    # the identity step alone, both ways (the README's numbers for it)
+    step = next(line for line in out.splitlines() if line.startswith("12x12: the identity"))
+    old_ms, new_ms = (float(v) for v in re.findall(r"(\d+\.\d+) ms", step))
+    assert old_ms > 0 and new_ms > 0, step

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from v1model.convolutional import ConvolutionalDictionary
 from v1model.convolutional.gram import gram_matrix
@@ -214,3 +215,45 @@ def test_spikes_with_kept_weights_are_those_of_the_round_trip(monkeypatch):
     for a, b, c in zip(built, kept, before):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize("kind", [sp.csr_matrix, sp.csc_matrix, sp.csc_array])
+def test_brian_pairs_leave_kept_and_given_weights_as_they_were(kind):
+    """block_diagonal_pairs sorts and drops stored zeros in a copy of its own. The
+    transpose of a CSC matrix is CSR on the same arrays, which ``tocsr()`` returned as
+    they were: kept (read-only) CSC weights raised ValueError, and a caller's writable
+    ones (unsorted, with a stored zero) were sorted and lost the zero in place."""
+    from v1model.inference._dictionary_cache import _freeze, shared_sparse
+    from v1model.spiking._brian import block_diagonal_pairs
+
+    W = np.array([[0.0, 2.0, 0.0], [-1.0, 0.0, 0.5], [3.0, 0.0, 0.0]])  # weights[post, pre]
+    compressed = kind(W)
+    # indices reversed within each row/column, and a stored zero: not canonical
+    order = np.concatenate([np.arange(a, b)[::-1] for a, b in
+                            zip(compressed.indptr[:-1], compressed.indptr[1:])])
+    data, indices = np.append(compressed.data[order], 0.0), compressed.indices[order]
+    indptr = compressed.indptr.copy()
+    indices = np.append(indices, 0 if indices[-1] else 1)  # a zero in the last row/column
+    indptr[-1] += 1
+    given = kind((data, indices, indptr), shape=W.shape)
+    before = [part.copy() for part in (given.data, given.indices, given.indptr)]
+    kept = kind((data.copy(), indices.copy(), indptr.copy()), shape=W.shape)
+    _freeze(kept)
+    for weights in (given, shared_sparse(kept)):
+        i, j, w = block_diagonal_pairs(weights, 2)
+        dense = np.zeros((6, 6))
+        np.add.at(dense, (j, i), w)
+        np.testing.assert_array_equal(dense, np.kron(np.eye(2), W))
+        assert w.size == 2 * 4 and np.all(np.diff(i) >= 0)
+    for part, old in zip((given.data, given.indices, given.indptr), before):
+        np.testing.assert_array_equal(part, old)
+
+
+@pytest.mark.parametrize("kind", [sp.coo_matrix, sp.lil_matrix, sp.dok_array])
+def test_a_sparse_value_without_compressed_arrays_is_refused(kind):
+    """The cache counts a sparse value by its ``data``, ``indices`` and ``indptr`` and makes
+    them read-only; a COO, LIL or DOK value was kept as 0 bytes (unbounded) and writable."""
+    D = np.eye(3)
+    with pytest.raises(TypeError, match=f"CSR, CSC or BSR.*got {kind.__name__}"):
+        _dictionary_cache.values_of(D).get("sparse", lambda key: kind(key))
+    assert _dictionary_cache._entry.nbytes == D.nbytes and not _dictionary_cache._entry.values

@@ -104,6 +104,10 @@ def _freeze(value):
     may replace without reaching the kept one."""
     size = 0
     for item in value if isinstance(value, tuple) else (value,):
+        if hasattr(item, "tocsr") and not hasattr(item, "indptr"):
+            # COO, LIL, DOK: counted as 0 bytes (unbounded) and left writable
+            raise TypeError(f"a kept sparse value must be CSR, CSC or BSR (arrays data, "
+                            f"indices, indptr), got {type(item).__name__}: convert it")
         parts = (item.data, item.indices, item.indptr) if hasattr(item, "indptr") else (item,)
         for array in parts:
             if isinstance(array, np.ndarray):
@@ -114,9 +118,10 @@ def _freeze(value):
 
 def shared_sparse(matrix):
     """A new CSR/CSC matrix object on the read-only arrays of a kept ``matrix`` (no copy):
-    writing into its values fails, and what scipy replaces in place of writing (a new
-    entry, ``eliminate_zeros``, sorted-index flags) changes this object alone, never the
-    kept one that later calls get."""
+    what writes into its arrays fails (setting a stored entry, ``eliminate_zeros``, ``*=``;
+    ValueError, read-only), and what scipy replaces instead (the arrays grown by a new
+    entry or ``setdiag``, sorted-index flags) changes this object alone, never the kept
+    one that later calls get."""
     return type(matrix)((matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape,
                         copy=False)
 

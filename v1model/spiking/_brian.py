@@ -735,7 +735,10 @@ def block_diagonal_pairs(weights, n_blocks):
     """
     k = weights.shape[0]
     if hasattr(weights, "tocsr"):  # scipy.sparse: rows of the transpose are presynaptic
-        by_pre = weights.T.tocsr()
+        # a copy: the transpose of a CSC matrix is CSR on its arrays, which tocsr() returned
+        # as they were, and the two calls below sorted them and dropped zeros in the
+        # caller's matrix (in a kept one's read-only arrays: ValueError)
+        by_pre = weights.T.tocsr(copy=True)
         by_pre.eliminate_zeros()
         by_pre.sort_indices()
         pre = np.repeat(np.arange(k), np.diff(by_pre.indptr))

@@ -157,6 +157,10 @@ def spiking_convolutional_lca(
     in the solvers' one-entry dictionary cache (bounded by its ``MAX_CACHE_BYTES``): a
     loop over crops of one size built them at every call (226 ms of CPU per call on 16x16
     crops, 3.8 ms kept; ``benchmarks/README.md``, 2026-12-07). The spikes are the same.
+    That entry holds one dictionary: a call replaces the one a rate solver (``lca``,
+    ``fista``, ``omp``, ...) kept its values for, whose next call builds them again (and
+    evicts these weights), also when the weights are too large to be kept (with 16
+    kernels of 8x8 at stride 2, 64x64 crops' ~190 MB), which are then built at every call.
 
     Examples
     --------
