@@ -29,7 +29,8 @@ How to read the numbers:
   atoms: 0.03 and 11 deg, 2026-12-07; against ~0.4-0.5 and
   >= 20 deg in Ringach, Shapley & Hawken 2002). The gratings
   (``grating_contrast`` = 0.1) drive the units only just above their
-  threshold (``lam`` = 0.15; a unit's threshold contrast is ~0.05): only the
+  threshold (``lam`` = 0.15; a unit's median threshold contrast is 0.048 in
+  the quick run and 0.035 in the full run, both measured 2026-12-07): only the
   tip of the tuning curve clears the threshold (the "iceberg effect"), so
   the measured tuning of a threshold-linear unit narrows towards its
   threshold. The widths are a property of this contrast, not of the atoms.

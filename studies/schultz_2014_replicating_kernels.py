@@ -311,7 +311,8 @@ def run(
     kernel_size : int
         Kernel side, pixels (16; quick 8).
     strides : list of int, optional
-        Strides, each dividing ``kernel_size``; the largest must be
+        Distinct strides (a repeated one is refused), each dividing
+        ``kernel_size``; the largest must be
         ``kernel_size`` (the non-overlapping case every configuration is
         compared with; strides=[4, 2] with the quick 8x8 kernels is refused,
         naming strides=[8, 4, 2] and kernel_size=4). Default ``kernel_size``
@@ -423,7 +424,12 @@ def run(
     if np.ndim(strides) != 1 or not len(strides):
         raise ValueError(f"strides must be a list of ints, got {strides!r}")
     given = [check_int(s, "strides", minimum=1) for s in strides]  # as quoted back
-    strides = sorted(set(given), reverse=True)
+    repeated = sorted({s for s in given if given.count(s) > 1}, reverse=True)
+    if repeated:
+        # [8, 8, 4] ran as [8, 4], unsaid, while a repeated eval_lam is refused
+        raise ValueError(f"strides={given} repeats {', '.join(map(str, repeated))}: each "
+                         "stride is one configuration; give distinct values")
+    strides = sorted(given, reverse=True)
     for s in strides:
         if kernel_size % s:
             raise ValueError(f"strides: {s} does not divide kernel_size={kernel_size}")
@@ -697,6 +703,12 @@ def run(
                 values[i, :h.sizes["update"]] = h[var].values
                 attrs = dict(h[var].attrs)
         ds["learning_" + var] = (("config", "update"), values, attrs)
+    # the learners' long name says "samples": the study's rows count crops, but the
+    # patch-learned one's counts patches
+    ds["learning_n_unconverged"].attrs["long_name"] = (
+        "crops of the update's minibatch (patches, for the patch-learned row) whose codes "
+        "the learner's solver left short of its stopping rule (stopped at its iteration "
+        "limit)")
     # the learners' own label of their update count (it was dropped: no units)
     update_attrs = next((dict(h["update"].attrs) for h in histories if h is not None), {})
     ds = ds.assign_coords(update=("update", n_upd, update_attrs))

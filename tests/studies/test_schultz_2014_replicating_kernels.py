@@ -233,12 +233,11 @@ def test_an_odd_kernel_size_without_strides_is_refused_not_run_at_one_stride(
     assert f"strides={example}" in str(info.value)
 
 
-@pytest.mark.parametrize("strides, example", [([8], "[8, 4]"), ([2, 2], "[8, 2]"),
-                                              ([8, 8], "[8, 4]")])
+@pytest.mark.parametrize("strides, example", [([8], "[8, 4]"), ([2], "[8, 2]")])
 def test_a_single_stride_given_is_refused_not_run_with_nothing_to_compare(strides, example):
     """-p strides=[8] ran the study at one stride, silently, while the odd kernel_size's
     default of one stride was refused; checked as a sweep's pre-flight does (no work).
-    The message quotes the strides as given: strides=[8, 8] was quoted as "strides=[8]"."""
+    (strides=[8, 8], quoted as "strides=[8]", is now refused as a repeat.)"""
     from studies.schultz_2014_replicating_kernels import run
     from v1model.sweep import preflight
 
@@ -251,6 +250,24 @@ def test_a_single_stride_given_is_refused_not_run_with_nothing_to_compare(stride
     finally:
         preflight._ONLY_CHECKING.reset(token)
     assert str(info.value).endswith(f"(e.g. strides={example})")
+
+
+@pytest.mark.parametrize("strides, repeated", [([8, 8, 4], "8"), ([8, 4, 4, 2], "4"),
+                                               ([8, 8], "8"), ([8, 2, 4, 2, 8], "8, 2")])
+def test_repeated_strides_are_refused_as_repeated_eval_lams_are(strides, repeated):
+    """strides=[8, 8, 4] ran as [8, 4], unsaid, while eval_lams=[1, 1] is refused; checked
+    as a sweep's pre-flight does (no work), quoting the strides as given."""
+    from studies.schultz_2014_replicating_kernels import run
+    from v1model.sweep import preflight
+
+    token = preflight._ONLY_CHECKING.set(True)
+    try:
+        with pytest.raises(ValueError, match=re.escape(
+                f"strides={strides} repeats {repeated}: each stride is one configuration; "
+                "give distinct values")):
+            run(quick=True, strides=strides, progress=False)
+    finally:
+        preflight._ONLY_CHECKING.reset(token)
 
 
 # two updates of one crop: too few for a kernel to code anything, which learn_kernels warns of
@@ -269,6 +286,11 @@ def test_the_patch_learned_baseline_has_a_learning_time():
     assert list(ds["role"].values).count("patches") == 1
     assert np.all(np.isfinite(seconds[learned])) and np.all(seconds[learned] >= 0)
     assert np.all(np.isnan(seconds[~learned]))
+    # the shortfall's long name said "samples" (of the learners), for crops and, in the
+    # patch-learned row, patches: it names both
+    long_name = ds["learning_n_unconverged"].attrs["long_name"]
+    assert long_name.startswith("crops of the update's minibatch (patches, for the "
+                                "patch-learned row)"), long_name
 
 
 def test_the_training_shortfall_is_kept_and_warned_of_in_the_study_parameters(monkeypatch):

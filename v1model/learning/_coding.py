@@ -93,12 +93,17 @@ class Coder:
         return value
 
     def describe(self) -> dict:
-        """Parameters for a Dataset's attrs."""
-        return {
+        """Parameters for a Dataset's attrs (``lam_units`` with a ``lam``)."""
+        described = {
             "method": self.method, "lam": self.lam, "n_nonzero": self.n_nonzero,
             "positive": bool(self.positive), "dtype": str(self.dtype),
             "method_params": dict(self.params),
         }
+        if self.lam is not None:
+            # the objective is in (units of X)^2 and the codes of unit-norm atoms in units
+            # of X (encode's), so lam |a| and lam^2/2 ||a||_0 both make lam one of X's
+            described["lam_units"] = "units of X"
+        return described
 
 
 def make_coder(method, lam=None, n_nonzero=None, positive=None, dtype=np.float32,

@@ -239,19 +239,20 @@ class Minibatches:
         return idx
 
 
-def warn_if_more_atoms_than_samples(n_atoms, n_samples, when):
+def warn_if_more_atoms_than_samples(n_atoms, n_samples, when, samples="training samples"):
     """Warn that ``n_samples`` training rows cannot use ``n_atoms`` distinct atoms.
 
     ``when`` says how often the learner re-seeds the unused and duplicate atoms
     (MOD, K-SVD: "every update"; online: by its ``reseed_patience`` and
-    ``duplicate_tol``).
+    ``duplicate_tol``); ``samples`` names the rows (a stream's "samples of the first
+    chunk").
     """
     if n_atoms <= n_samples:
         return
     # (MOD: D = (A^T A)^-1 A^T X = A^T W, so atoms that only one sample uses come out
     # parallel, and the residuals of a few samples give few new directions)
     warnings.warn(
-        f"n_atoms={n_atoms} is more than the {n_samples} training samples: so few samples "
+        f"n_atoms={n_atoms} is more than the {n_samples} {samples}: so few samples "
         f"cannot use that many distinct atoms, and the unused and duplicate ones are "
         f"re-seeded {when} (n_reseeded in the history); use fewer atoms or more samples",
         UserWarning, stacklevel=user_stacklevel())

@@ -44,6 +44,10 @@ DEFAULT_LAM = 0.1
 DEFAULT_UPDATES = {"online": 1000, "mod": 30, "ksvd": 30, "ksvd-approx": 30}
 #: default re-seeding patience (updates without use)
 DEFAULT_PATIENCE = {"online": 10, "mod": 1, "ksvd": 1, "ksvd-approx": 1}
+#: how partial_fit's refusal of a changed n_atoms tells a user to start again (a user who
+#: can only stream, with no whole X to fit, needs the clone: fit said nothing to them)
+START_AFRESH = ("call fit to start afresh, or, to stream from scratch, partial_fit a "
+                "sklearn.base.clone(learner) (the same parameters, nothing learned)")
 
 
 class SparseDictionaryLearner(SavedAsDataset):
@@ -453,7 +457,10 @@ class SparseDictionaryLearner(SavedAsDataset):
         loaded) with ``algorithm="mod"``, ``"ksvd"`` or ``"ksvd-approx"`` and
         then set to ``"online"``, starts the stream from its ``components_``
         (fresh statistics; ``n_atoms`` and the features must match it, and
-        ``n_iter_`` and ``history_`` are the stream's from then on).
+        ``n_iter_`` and ``history_`` are the stream's from then on). With
+        ``init="data"``, a first chunk of fewer samples than ``n_atoms`` (the
+        initial atoms are drawn from it) is warned of, as ``fit`` warns of a
+        training set that small; later chunks are not.
         Memory stays constant however many
         chunks are streamed. A first chunk that fails (or is interrupted)
         leaves no stream behind; a later one that fails before its first
@@ -489,7 +496,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         v = self._validated(X.shape[1] if D_now is None else D_now.shape[1])
         if fitted is not None and v["n_atoms"] != fitted.shape[0]:
             raise ValueError(f"n_atoms={self.n_atoms} but the fitted dictionary has "
-                             f"{fitted.shape[0]} atoms; call fit to start afresh")
+                             f"{fitted.shape[0]} atoms; {START_AFRESH}")
         # a chunk's minibatches ask for their share of it: batch_size, whatever the chunk
         check_min_usage(v["min_usage"], v["reseed_patience"], v["batch_size"])
         fresh = state is None
@@ -498,6 +505,13 @@ class SparseDictionaryLearner(SavedAsDataset):
                 # as fit: a lam that zeroes every code of the first chunk learns nothing
                 # (later chunks are not checked: a quiet stretch of a stream is not an error)
                 check_lam_below_data(X, v["coder"], v["n_atoms"])
+                if isinstance(self.init, str) and self.init == "data":
+                    # as fit warns, once per stream: a one-sample first chunk made 24 atoms
+                    # of one sample and noise, unsaid (later chunks are a stream's pace, not
+                    # its size; a given or random init draws nothing from the chunk)
+                    warn_online_atoms_exceed_samples(
+                        v["n_atoms"], X.shape[0], v["reseed_patience"], v["duplicate_tol"],
+                        "samples of the first chunk, from which init='data' draws the atoms")
             else:
                 check_tol_resolution(X, v["coder"])
             # kept only once the chunk is learned: a first chunk refused by the solver (an
@@ -506,7 +520,7 @@ class SparseDictionaryLearner(SavedAsDataset):
             state = self._new_state(X, v, init=fitted)
         elif v["n_atoms"] != state.D.shape[0]:
             raise ValueError(f"n_atoms={self.n_atoms} but the streamed dictionary has "
-                             f"{state.D.shape[0]} atoms; call fit to start afresh")
+                             f"{state.D.shape[0]} atoms; {START_AFRESH}")
         else:  # parameters changed with set_params take effect from this chunk on
             # a later chunk's larger sample: refused here, naming its row of this X (the
             # solver named the row of a minibatch, after the updates before it)
@@ -589,6 +603,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         # a stream saved before batch_size_requested was recorded
         old.setdefault("batch_size_requested", old.get("batch_size"))
         old.setdefault("min_usage", 1)  # and before online learning took min_usage
+        old.setdefault("lam_units", attrs.get("lam_units"))  # and before lam had its unit
         changed = list(state.attrs.get("settings_changed_at", []))
         # the setting is batch_size_requested; batch_size is what a fit on fewer samples used
         counters = ("n_updates", "n_samples_seen", "settings_changed_at", "batch_size")

@@ -202,12 +202,14 @@ class OnlineState:
         self.history.record(stats, dead.size, n_unconverged, time.perf_counter() - start)
 
 
-def warn_online_atoms_exceed_samples(n_atoms, n_samples, reseed_patience, duplicate_tol):
+def warn_online_atoms_exceed_samples(n_atoms, n_samples, reseed_patience, duplicate_tol,
+                                     samples="training samples"):
     """:func:`~._data.warn_if_more_atoms_than_samples` with the online re-seeding settings
-    (one wording for :func:`learn_online` and ``SparseDictionaryLearner.fit``)."""
+    (one wording for :func:`learn_online`, ``SparseDictionaryLearner.fit`` and the first
+    chunk of its ``partial_fit``, whose rows ``samples`` names)."""
     warn_if_more_atoms_than_samples(
         n_atoms, n_samples, f"as reseed_patience={reseed_patience} and "
-                            f"duplicate_tol={duplicate_tol} say")
+                            f"duplicate_tol={duplicate_tol} say", samples)
 
 
 def check_online_params(forget_factor, n_passes):
