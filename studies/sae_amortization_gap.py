@@ -87,8 +87,8 @@ QUICK_DEFAULTS = {
 CODERS = ("sae_encoder", "mp", "omp", "omp_true_dictionary")
 CODER_LABELS = {"sae_encoder": "SAE encoder (TopK)", "mp": "MP, SAE decoder",
                  "omp": "OMP, SAE decoder", "omp_true_dictionary": "OMP, true dictionary"}
-#: a learned atom matches its source above this cosine (the package's recovery tests use
-#: |cos|; here signed, since the sources and the codes are non-negative)
+#: a learned atom matches its source above this cosine (signed, as in the SAE's recovery
+#: tests, since the sources and the codes are non-negative; MOD's and K-SVD's use |cos|)
 MATCH_COSINE = 0.95
 #: what ``fvu`` divides by (attrs["definition"]): the variance about the held-out mean,
 #: so 1 is no better than predicting each feature's held-out mean

@@ -473,3 +473,35 @@ def test_partial_fit_records_settings_changed_between_calls_and_they_remake_it(p
         again.partial_fit(chunk, seed=int(attrs["seed_per_call"][call]))
     for name in ("components_", "encoder_", "encoder_bias_", "decoder_bias_"):
         np.testing.assert_array_equal(getattr(again, name), getattr(sae, name), err_msg=name)
+
+
+def test_the_set_output_setting_and_feature_names_are_saved_and_reloaded(planted, tmp_path):
+    # before 2026-12-07 neither was saved (the dictionary learner saves both): the loaded
+    # model returned arrays and coded a frame with other columns without a word
+    pd = pytest.importorskip("pandas")
+    X = planted[0][:400]
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(64)])
+    sae = SparseAutoencoder(40, "topk", k=3, n_steps=10, batch_size=100, seed=0,
+                            progress=False).set_output(transform="pandas").fit(frame)
+    loaded = SparseAutoencoder.load(sae.save(tmp_path / "sae.nc"))
+    Z = loaded.transform(frame)
+    assert isinstance(Z, pd.DataFrame)
+    pd.testing.assert_frame_equal(Z, sae.transform(frame))
+    np.testing.assert_array_equal(loaded.feature_names_in_, frame.columns)
+    with pytest.raises(ValueError, match="same order as they were in fit"):
+        loaded.transform(frame[list(frame.columns[::-1])])
+    # "default" is a setting too, kept as such; an array-fitted model saves no names
+    plain = SparseAutoencoder(40, "topk", k=3, n_steps=10, batch_size=100, seed=0,
+                              progress=False).fit(X).set_output(transform="default")
+    ds = plain.to_dataset()
+    assert ds.attrs["transform_output"] == "default" and "feature_name" not in ds.coords
+    assert SparseAutoencoder.from_dataset(ds)._sklearn_output_config == {
+        "transform": "default"}
+    # files from before: no setting (scikit-learn's global one applies) and no names
+    old = sae.to_dataset()
+    del old.attrs["transform_output"]
+    old = old.drop_vars("feature_name")
+    back = SparseAutoencoder.from_dataset(old)
+    assert not hasattr(back, "_sklearn_output_config")
+    assert not hasattr(back, "feature_names_in_")
+    assert isinstance(back.transform(X), np.ndarray)

@@ -115,3 +115,50 @@ def test_sklearn_set_output_checks(check_name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         getattr(estimator_checks, check_name)("SparseAutoencoder", sae)
+
+
+def _frame(X, names=None):
+    pd = pytest.importorskip("pandas")
+    names = [f"pixel{i}" for i in range(X.shape[1])] if names is None else names
+    return pd.DataFrame(X, columns=names)
+
+
+def test_transform_checks_a_frames_columns_as_scikit_learns_transformers(planted):
+    # before 2026-12-07 renamed or reordered columns coded silently, matched by position;
+    # scikit-learn's StandardScaler is the reference for what is refused and warned
+    from sklearn.preprocessing import StandardScaler
+
+    X = planted[0][:400]
+    frame = _frame(X)
+    sae = SparseAutoencoder(48, "topk", k=3, **SETTINGS).fit(frame)
+    scaler = StandardScaler().fit(frame)
+    renamed = _frame(X, ["pixel0", "other"] + list(frame.columns[2:]))
+    reordered = frame[list(frame.columns[::-1])]
+    for bad in (renamed, reordered):
+        with pytest.raises(ValueError) as expected:
+            scaler.transform(bad)
+        with pytest.raises(ValueError) as got:
+            sae.transform(bad)
+        assert str(got.value) == str(expected.value)
+    # the same columns code as encode; an array is warned of, and coded by position
+    np.testing.assert_array_equal(sae.transform(frame), sae.encode(X))
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but "
+                                         "SparseAutoencoder was fitted with feature names"):
+        np.testing.assert_array_equal(sae.transform(X), sae.encode(X))
+    plain = SparseAutoencoder(48, "topk", k=3, **SETTINGS).fit(X)
+    with pytest.warns(UserWarning, match="X has feature names, but SparseAutoencoder was "
+                                         "fitted without feature names"):
+        plain.transform(frame)
+
+
+def test_a_stream_refuses_a_chunk_with_other_columns_and_is_left_as_it_was(planted):
+    X = planted[0][:400]
+    sae = SparseAutoencoder(48, "topk", k=3, batch_size=100, seed=0,
+                            progress=False).partial_fit(_frame(X[:200]))
+    before = sae.components_.copy()
+    with pytest.raises(ValueError, match="Feature names unseen at fit time:\n- other"):
+        sae.partial_fit(_frame(X[200:], ["other"] + [f"pixel{i}" for i in range(1, 64)]))
+    np.testing.assert_array_equal(sae.components_, before)
+    assert sae.history_.sizes["step"] == 2
+    sae.partial_fit(_frame(X[200:]))  # the same columns continue the stream
+    assert sae.history_.sizes["step"] == 4

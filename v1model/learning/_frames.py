@@ -90,6 +90,23 @@ def check_output(transform):
                      f"got {transform!r}")
 
 
+def transform_output(estimator) -> str | None:
+    """The ``set_output(transform=...)`` setting of ``estimator``, None when it was
+    never set (scikit-learn's global ``transform_output`` then applies)."""
+    return getattr(estimator, "_sklearn_output_config", {}).get("transform")
+
+
+def set_transform_output(estimator, transform):
+    """``estimator.set_output(transform=transform)``, shared by the estimators:
+    ``transform`` validated (:func:`check_output`) and kept where scikit-learn
+    keeps it on its own estimators (``_sklearn_output_config``); None keeps the
+    current setting. Returns ``estimator``."""
+    transform = check_output(transform)
+    if transform is not None:
+        estimator._sklearn_output_config = {"transform": transform}
+    return estimator
+
+
 def requested_output(local) -> str:
     """The container asked for: the estimator's own ``set_output`` setting,
     else scikit-learn's global ``transform_output`` when scikit-learn is

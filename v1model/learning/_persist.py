@@ -24,6 +24,7 @@ from ..io import (_jsonable, check_dims, clean_attrs, generator_from_json, gener
                   recorded_at_fit, seed_from_json, seed_param, values_by_dims)
 from ..validation import check_positive
 from ._atoms import AtomUsage
+from ._frames import transform_output
 from ._history import ADDED_FIELDS, FIELDS, NOT_RECORDED, History
 
 #: attrs["kind"] of a saved learner
@@ -70,7 +71,7 @@ def learner_to_dataset(learner) -> xr.Dataset:
     attrs = {"kind": LEARNER_KIND, "estimator_params": json.dumps(params, default=_jsonable),
              "n_iter": int(learner.n_iter_), "n_features_in": int(learner.n_features_in_),
              **{f"param_{key}": value for key, value in params.items()}}
-    output = getattr(learner, "_sklearn_output_config", {}).get("transform")
+    output = transform_output(learner)
     if output is not None:  # set_output(transform=...): what transform returns
         attrs["transform_output"] = output
     state = getattr(learner, "_state", None)

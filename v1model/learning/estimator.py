@@ -27,8 +27,8 @@ from ..inference.encode import GREEDY_METHODS, L1_METHODS
 from ._atoms import AtomUsage, check_min_usage, check_reseeding, initial_dictionary
 from ._coding import check_lam_below_data, check_tol_resolution, make_coder
 from ._data import check_training_data, check_training_rows
-from ._frames import (check_feature_names, check_output, feature_names, output_feature_names,
-                      requested_output, wrap_output)
+from ._frames import (check_feature_names, feature_names, output_feature_names,
+                      requested_output, set_transform_output, transform_output, wrap_output)
 from .ksvd import learn_ksvd
 from .mod import learn_mod
 from .._blas import blas_threads_for_step
@@ -722,7 +722,7 @@ class SparseDictionaryLearner(SavedAsDataset):
             ``dtype``; a pandas or polars DataFrame with the columns of
             ``get_feature_names_out()`` when ``set_output`` asks for one.
         """
-        output = requested_output(getattr(self, "_sklearn_output_config", {}).get("transform"))
+        output = requested_output(transform_output(self))
         frame = X
         X = self._check_input(X, float64=False)  # encode converts it to dtype (a memmap: once)
         coder = self._transform_coder()
@@ -751,10 +751,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         -------
         self : SparseDictionaryLearner
         """
-        transform = check_output(transform)
-        if transform is not None:
-            self._sklearn_output_config = {"transform": transform}
-        return self
+        return set_transform_output(self, transform)
 
     def fit_transform(self, X, y=None):
         """``fit(X)`` then ``transform(X)``.

@@ -22,8 +22,9 @@ from ..io import (SavedAsDataset, _jsonable, check_dims, continue_calls, generat
                   values_by_dims)
 from ..progress import inner_progress, progress_bar
 from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
-from ..learning._frames import (check_output, feature_names, output_feature_names,
-                                requested_output, wrap_output)
+from ..learning._frames import (check_feature_names, feature_names, output_feature_names,
+                                requested_output, set_transform_output, transform_output,
+                                wrap_output)
 from ..learning.estimator import NotFittedError
 from ..validation import (DATA_DIMS, as_generator, by_dim_names, check_array, check_bool,
                           check_choice, check_dense, check_dtype, check_fits_in_memory, check_int,
@@ -383,6 +384,9 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         ``threshold_rate``); JumpReLU: the per-latent thresholds
         ``exp(log_theta)``; None otherwise.
     n_features_in_ : int
+    feature_names_in_ : ndarray of str, shape (n_features_in_,)
+        The column names of a DataFrame ``X`` given to ``fit`` (or to the first
+        ``partial_fit``); absent after an array.
     history_ : xarray.Dataset
         Over ``step`` (0 to the number of steps taken - 1, over all
         ``partial_fit`` calls): ``loss``, ``mse``, ``fvu``, ``l0``,
@@ -675,7 +679,10 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         by :meth:`save`). A
         model read by :meth:`load` continues as the saved one would have,
         unless it was saved with ``training_state=False`` (or by a v1model
-        without ``partial_fit``): then this raises ValueError.
+        without ``partial_fit``): then this raises ValueError. A stream keeps
+        the column names of its first DataFrame chunk (or of ``fit``'s) and
+        checks each later chunk's as :meth:`transform` does: other names or
+        another order raise ValueError before the model is touched.
 
         The learning rate follows the schedule of :meth:`fit`, counted in
         steps over all calls: the warm-up applies as is; the decay, when
@@ -740,7 +747,11 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         # a chunk of zeros is data too (the reconstruction of 0 is b_dec), the first one too
         unsettled = not fitted or (self._state is not None
                                    and np.isnan(self._history_attrs["x_spread"]))
-        names = feature_names(X)
+        if fitted:  # a stream keeps the columns of its first chunk (or of the fit), checked
+            names = getattr(self, "feature_names_in_", None)
+            check_feature_names(self, X, names)
+        else:
+            names = feature_names(X)
         # one pass over the chunk: the value check, its mean (the heavy rows' check, as
         # fit's) and its spread (the scale, while unsettled)
         X, stats = check_training_rows(X, dtype=dtype, allow_zero=True, moments=True)
@@ -869,7 +880,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
 
     def _set_feature_names(self, names):
         """Record ``feature_names_in_`` (the columns of a DataFrame ``X``, checked by
-        ``get_feature_names_out``), or forget those of an earlier fit."""
+        :meth:`transform`, a later :meth:`partial_fit` and ``get_feature_names_out``), or
+        forget those of an earlier fit."""
         if names is not None:
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
@@ -1348,8 +1360,27 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             polars DataFrame with the columns of ``get_feature_names_out()``
             when ``set_output`` (or scikit-learn's global ``transform_output``)
             asks for one.
+
+        Raises
+        ------
+        ValueError
+            For a DataFrame ``X`` whose column names are not those of the
+            DataFrame the model was fitted on (other names, or another order),
+            as scikit-learn's transformers and the dictionary learner refuse it.
+
+        Warns
+        -----
+        UserWarning
+            For a DataFrame ``X`` when the model was fitted on an array, or an
+            array when it was fitted on a DataFrame (the columns are then
+            matched by position).
         """
-        output = requested_output(getattr(self, "_sklearn_output_config", {}).get("transform"))
+        output = requested_output(transform_output(self))
+        self._check_fitted()
+        # a DataFrame's columns against fit's, as the dictionary learner and scikit-learn's
+        # transformers check them (before 2026-12-07 renamed or reordered columns coded
+        # silently, matched by position)
+        check_feature_names(self, X, getattr(self, "feature_names_in_", None))
         Z = self.encode(X)
         if output == "default":
             return Z
@@ -1373,10 +1404,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         -------
         self : SparseAutoencoder
         """
-        transform = check_output(transform)
-        if transform is not None:
-            self._sklearn_output_config = {"transform": transform}
-        return self
+        return set_transform_output(self, transform)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the latent columns: ``sparseautoencoder0`` ... .
@@ -1608,7 +1636,11 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         and, in attrs, the Adam step count, the state of the minibatch order's
         generator and the BatchTopK running estimate and its weight (a file
         from before these loads with the running estimate = the threshold, its
-        weight 1, and a running mean that restarts at the next batch).
+        weight 1, and a running mean that restarts at the next batch). The
+        ``set_output`` setting, if any, is ``attrs["transform_output"]`` and the
+        names of a DataFrame's columns, if fitted on one, the ``feature_name``
+        coordinate (a file without them loads with the default output and no
+        names; before 2026-12-07 neither was saved).
 
         Parameters
         ----------
@@ -1662,6 +1694,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                  "batchtopk_threshold": self._threshold}
         if constructor_seed is not None:
             attrs["constructor_seed"] = constructor_seed
+        if transform_output(self) is not None:  # set_output(transform=...), as the learner's
+            attrs["transform_output"] = transform_output(self)
         state = self._state if training_state else None
         if (state is None and self._fitted_objective.activation == "batchtopk"
                 and not np.isfinite(self._threshold)):
@@ -1690,7 +1724,11 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         full = self._materialised_history()
         history = full.copy(deep=True)  # the record shares no array with the model
         history.attrs = {}
-        ds = xr.Dataset(data, coords={"latent": np.arange(m), "feature": np.arange(p)})
+        coords = {"latent": np.arange(m), "feature": np.arange(p)}
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:  # fitted on a DataFrame: its columns, as the learner saves them
+            coords["feature_name"] = ("feature", np.asarray(names, dtype=str))
+        ds = xr.Dataset(data, coords=coords)
         ds = ds.merge(history)
         attrs.update({HISTORY_PREFIX + key: value for key, value in full.attrs.items()})
         ds.attrs = attrs
@@ -1799,6 +1837,11 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                                           "ds.attrs['n_training_mean_samples']", minimum=1)
             state.elapsed = float(history["wall_time"][-1]) if history.sizes["step"] else 0.0
         model._set_fitted(params, state, history, Objective(**fitted), threshold)
+        # files from before these were saved load without them: default output, no names
+        if "transform_output" in ds.attrs:
+            model.set_output(transform=str(ds.attrs["transform_output"]))
+        model._set_feature_names(ds["feature_name"].values.astype(object)
+                                 if "feature_name" in ds.coords else None)
         return model
 
     def save(self, path, *, training_state=True):
