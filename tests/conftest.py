@@ -1,6 +1,7 @@
 """Shared fixtures: reference data location, small whitened patch sets."""
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -90,6 +91,15 @@ def natural_patches(whitened_images):
     from stimuli import sample_patches
 
     return sample_patches(whitened_images, 8, 300, seed=1)
+
+
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler (KeyboardInterrupt) for the test: another test's
+    (dask_jobqueue's runner installs one calling sys.exit) may be left in place."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture()

@@ -475,51 +475,63 @@ def _sigterm_as_interrupt():
     """Within this block SIGTERM (what ``kill`` and a batch system at the end of the
     walltime send) stops the command as Ctrl-C does: Python's default ended it at once,
     without a word, leaving the folder it had made for the result and any file it was
-    writing under its temporary name."""
+    writing under its temporary name.
+
+    Neither a SIGTERM nor a Ctrl-C (SIGINT, when Python's own handler has it: one
+    ignored, as by ``nohup``, stays ignored) is lost in a finaliser: one whose
+    KeyboardInterrupt Python dropped there is sent again. A sweep's point loop puts its
+    own handlers in for its duration (:func:`v1model.sweep.runner._catch_interrupts`,
+    which checks its flag after every point instead)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     # a KeyboardInterrupt raised while a finaliser runs (a weakref callback of
     # matplotlib's, a __del__) is printed as "Exception ignored in ..." and dropped:
     # the SIGTERM was lost and the run or plot went on to exit 0 (3 of 60 SIGTERMs at
-    # random times in rozell-2008-lca's plot). The hook sends it again, from outside
-    # the finaliser; "lost" is one that the block ends before it is raised again.
-    state = {"lost": False, "ending": False, "done": False}
+    # random times in rozell-2008-lca's plot; a Ctrl-C alike). The hook sends it again,
+    # from outside the finaliser; "lost" is the signal of one that the block ends before
+    # it is raised again.
+    state = {"raised": None, "lost": None, "ending": False, "done": False}
     lock = threading.Lock()
 
     def handler(signum, frame):
         if state["ending"]:
             # the one sent again can land in the finally below: a KeyboardInterrupt raised
-            # there skipped putting back SIGTERM's handler and the hook (a later step of
-            # the process still had them); it is raised after the finally instead
-            state["lost"] = True
+            # there skipped putting back the handlers and the hook (a later step of the
+            # process still had them); it is raised after the finally instead
+            state["lost"] = signum
             return
-        state["lost"] = False
+        state["raised"], state["lost"] = signum, None
         raise KeyboardInterrupt
 
     def send_again():
         with lock:
-            if state["lost"] and not state["done"]:
-                os.kill(os.getpid(), signal.SIGTERM)
+            if state["lost"] is not None and not state["done"]:
+                os.kill(os.getpid(), state["lost"])
 
     def unraisable(info):
         if not _raised_in(info.exc_traceback, handler):
             previous_hook(info)
             return
-        state["lost"] = True
+        state["lost"] = state["raised"]
         threading.Timer(0.05, send_again).start()
 
-    previous = swap_handler(signal.SIGTERM, handler)
+    # SIGINT only from Python's own handler (KeyboardInterrupt, which ours raises too)
+    signals = [signal.SIGTERM] + (
+        [signal.SIGINT] if signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        else [])
+    previous = {sig: swap_handler(sig, handler) for sig in signals}
     previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield
     finally:
-        state["ending"] = True  # first: the lock's wait below is where a SIGTERM lands
+        state["ending"] = True  # first: the lock's wait below is where a signal lands
         with lock:
             state["done"] = True
         sys.unraisablehook = previous_hook
-        signal.signal(signal.SIGTERM, previous)
-    if state["lost"]:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    if state["lost"] is not None:
         raise KeyboardInterrupt
 
 

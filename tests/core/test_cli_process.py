@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import v1model
 
 ROOT = Path(v1model.__file__).resolve().parents[1]
@@ -66,22 +68,29 @@ def test_python_m_v1model_is_the_command():
     assert out.stdout.strip() == f"v1model {v1model.__version__}"
 
 
-class _SigtermOnFinalising:
-    """Sends SIGTERM to this process from its finaliser, where the handler's
-    KeyboardInterrupt is raised and, by Python, dropped ("Exception ignored in")."""
+class _SignalOnFinalising:
+    """Sends ``signum`` (SIGTERM by default) to this process from its finaliser, where
+    the handler's KeyboardInterrupt is raised and, by Python, dropped ("Exception ignored
+    in")."""
+
+    def __init__(self, signum=signal.SIGTERM):
+        self.signum = signum
 
     def __del__(self):
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), self.signum)
         sum(range(1000))  # bytecode after the kill: the handler runs here, in __del__
 
 
-def test_sigterm_met_in_a_finaliser_while_plotting_still_interrupts(tmp_path, monkeypatch,
-                                                                    capsys):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_an_interrupt_met_in_a_finaliser_while_plotting_still_interrupts(
+        signum, tmp_path, monkeypatch, capsys, default_sigint):
     """A SIGTERM whose KeyboardInterrupt was raised in a finaliser (3 of 60 SIGTERMs at
     random times in rozell-2008-lca's plot met one of matplotlib's weakref callbacks) was
     dropped with "Exception ignored in ...": the plot went on and the command said
     "done", exit code 0. It is sent again from outside the finaliser; the result is
-    saved, as for any interrupt while plotting."""
+    saved, as for any interrupt while plotting. So is a Ctrl-C (SIGINT), whose
+    KeyboardInterrupt Python drops alike (before 2026-12-07 only SIGTERM was sent again:
+    a Ctrl-C met there was lost, exit code 0)."""
     import functools
     import time
 
@@ -98,31 +107,34 @@ def test_sigterm_met_in_a_finaliser_while_plotting_still_interrupts(tmp_path, mo
         return xr.Dataset({"v": ("x", [1.0, 2.0])})
 
     def plot(ds, outdir):
-        _SigtermOnFinalising()  # collected at once, its finaliser runs here
-        for _ in range(200):  # 2 s unless stopped: the SIGTERM sent again ends it
+        _SignalOnFinalising(signum)  # collected at once, its finaliser runs here
+        for _ in range(200):  # 2 s unless stopped: the signal sent again ends it
             time.sleep(0.01)
         return []
 
     monkeypatch.setattr(study, "run", run)
     monkeypatch.setattr(study, "plot", plot)
-    before = signal.getsignal(signal.SIGTERM), sys.unraisablehook
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT), \
+        sys.unraisablehook
     code = cli.main(["study", "run", "lewicki-2002-speech", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 130, err
     assert err.strip() == "v1model: interrupted"  # no "Exception ignored" either
     assert load_dataset(tmp_path / "lewicki-2002-speech.nc")["v"].values.tolist() == [1, 2]
-    assert (signal.getsignal(signal.SIGTERM), sys.unraisablehook) == before
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT),
+            sys.unraisablehook) == before
 
 
-def test_a_sigterm_sent_again_as_the_block_ends_is_raised_after_it_restoring_everything(
-        monkeypatch):
-    """The SIGTERM sent again (from a timer thread, 50 ms after the finaliser dropped its
-    KeyboardInterrupt) may arrive while the block is ending: its KeyboardInterrupt was
-    raised inside the block's finally, which it left before putting back SIGTERM's
-    handler and ``sys.unraisablehook``, so that a later step of the same process (another
-    ``cli.main`` call, a notebook's) still turned SIGTERM into KeyboardInterrupt. Here the
-    timer's send is made to land just there, deterministically: the lock the finally
-    takes first lets the pending timer send it."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_sent_again_as_the_block_ends_is_raised_after_it_restoring_everything(
+        signum, monkeypatch, default_sigint):
+    """The SIGTERM (or SIGINT) sent again (from a timer thread, 50 ms after the finaliser
+    dropped its KeyboardInterrupt) may arrive while the block is ending: its
+    KeyboardInterrupt was raised inside the block's finally, which it left before putting
+    back SIGTERM's handler and ``sys.unraisablehook``, so that a later step of the same
+    process (another ``cli.main`` call, a notebook's) still turned SIGTERM into
+    KeyboardInterrupt. Here the timer's send is made to land just there,
+    deterministically: the lock the finally takes first lets the pending timer send it."""
     import threading
 
     from v1model import cli
@@ -148,7 +160,7 @@ def test_a_sigterm_sent_again_as_the_block_ends_is_raised_after_it_restoring_eve
 
         def __enter__(self):
             while pending:
-                pending.pop()()  # os.kill(SIGTERM): the handler runs at the next bytecode
+                pending.pop()()  # os.kill(signum): the handler runs at the next bytecode
             self.lock.acquire()
             return self
 
@@ -157,16 +169,30 @@ def test_a_sigterm_sent_again_as_the_block_ends_is_raised_after_it_restoring_eve
 
     monkeypatch.setattr(cli.threading, "Timer", TimerNow)
     monkeypatch.setattr(cli.threading, "Lock", LockThatLetsTheTimerIn)
-    before = signal.getsignal(signal.SIGTERM), sys.unraisablehook
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT), \
+        sys.unraisablehook
     interrupted = False
     try:
         with cli._sigterm_as_interrupt():
-            _SigtermOnFinalising()  # its KeyboardInterrupt dropped: a timer pending
+            _SignalOnFinalising(signum)  # its KeyboardInterrupt dropped: a timer pending
             assert len(pending) == 1
     except KeyboardInterrupt:
         interrupted = True
-    after = signal.getsignal(signal.SIGTERM), sys.unraisablehook
+    after = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT), \
+        sys.unraisablehook
     signal.signal(signal.SIGTERM, before[0])  # the next tests' own, whatever happened
-    sys.unraisablehook = before[1]
-    assert interrupted  # the SIGTERM still stops the command
+    signal.signal(signal.SIGINT, before[1])
+    sys.unraisablehook = before[2]
+    assert interrupted  # the signal still stops the command
     assert after == before
+
+
+def test_an_ignored_sigint_stays_ignored_in_the_block(default_sigint):
+    """SIGINT is taken over only from Python's own handler: a process started with it
+    ignored (``nohup``, a shell's background job) must not be stopped by it."""
+    from v1model import cli
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with cli._sigterm_as_interrupt():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN

@@ -257,6 +257,17 @@ def test_code_scatter_refuses_values_it_cannot_draw(kw, match):
         plot_code_scatter(**args)
 
 
+def _codes_and_their_title(shape):
+    """Codes of ``shape`` (sample, atom) 1-2% from a reference, and the title of their
+    right pairing, computed with numpy."""
+    rng = np.random.default_rng(0)
+    ref = np.maximum(rng.standard_normal(shape), 0.0)
+    code = ref + 0.01 * rng.standard_normal(ref.shape)
+    r = np.corrcoef(code.ravel(), ref.ravel())[0, 1]
+    err = np.linalg.norm(code - ref) / np.linalg.norm(ref)
+    return code, ref, f"r = {r:.3f}, rel. error = {err:.1%}"
+
+
 def test_code_scatter_pairs_a_transposed_reference_by_dim_name_or_refuses_it():
     """Codes (sample, atom) against a reference transposed to (atom, sample) were
     flattened in different orders and paired other values: r = 0.095 and a relative
@@ -266,12 +277,7 @@ def test_code_scatter_pairs_a_transposed_reference_by_dim_name_or_refuses_it():
 
     from v1model.plotting import plot_code_scatter
 
-    rng = np.random.default_rng(0)
-    ref = np.maximum(rng.standard_normal((30, 8)), 0.0)
-    code = ref + 0.01 * rng.standard_normal(ref.shape)
-    r = np.corrcoef(code.ravel(), ref.ravel())[0, 1]  # the reference pairing, by numpy
-    err = np.linalg.norm(code - ref) / np.linalg.norm(ref)
-    expected = f"r = {r:.3f}, rel. error = {err:.1%}"
+    code, ref, expected = _codes_and_their_title((30, 8))
     assert expected == "r = 1.000, rel. error = 1.5%"
     c, rf = (xr.DataArray(v, dims=("sample", "atom")) for v in (code, ref))
     for given in ((c, rf.T), (code, ref.ravel()), (c, rf)):
@@ -280,6 +286,33 @@ def test_code_scatter_pairs_a_transposed_reference_by_dim_name_or_refuses_it():
             "code and reference must have the same shape, got (30, 8) and (8, 30); pass "
             "reference.T")):
         plot_code_scatter(code, ref.T)
+
+
+def test_code_scatter_reads_a_plain_side_as_sample_atom_against_a_labelled_one():
+    """Square codes, one side a DataArray transposed to (atom, sample) and the other a
+    plain array: no shape told them apart, and the plain code against the transposed
+    DataArray reference (or the transposed DataArray code against the plain reference)
+    paired other values: r = 0.133 and a relative error of 106% for codes 1.4% apart,
+    unsaid. The labelled side is read by its dims, the plain side as (sample, atom)."""
+    import xarray as xr
+
+    from v1model.plotting import plot_code_scatter
+
+    code, ref, expected = _codes_and_their_title((8, 8))
+    assert expected == "r = 1.000, rel. error = 1.4%"
+    c, rf = (xr.DataArray(v, dims=("sample", "atom")) for v in (code, ref))
+    for given in ((code, rf.T), (c.T, ref), (c.T, rf), (c.T, rf.T), (code, ref)):
+        assert plot_code_scatter(*given).axes[0].get_title() == expected
+    # not square: a plain side in the labelled side's other order is refused by its shape
+    wide = xr.DataArray(np.vstack([code, code[:2]]), dims=("sample", "atom"))
+    assert plot_code_scatter(wide.values, wide.T).axes[0].get_title().startswith("r = 1.000")
+    with pytest.raises(ValueError, match=re.escape(
+            "got (10, 8) and (8, 10); a plain array is read as (sample, atom): pass "
+            "reference.T")):
+        plot_code_scatter(wide.T, wide.values.T)
+    with pytest.raises(ValueError, match=re.escape(
+            "got (8, 10) and (10, 8); a plain array is read as (sample, atom): pass code.T")):
+        plot_code_scatter(wide.values.T, wide.T)
 
 
 @pytest.mark.parametrize("max_frequency", [np.nan, 0.0])

@@ -1948,15 +1948,6 @@ def test_the_sweeps_local_cluster_gives_each_point_one_numba_thread(study, tmp_p
     assert "NUMBA_NUM_THREADS" not in os.environ  # the sweep's own process untouched
 
 
-@pytest.fixture
-def default_sigint():
-    """Python's own SIGINT handler (KeyboardInterrupt) for the test: another test's
-    (dask_jobqueue's runner installs one calling sys.exit) may be left in place."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 def test_a_ctrl_c_while_the_cluster_starts_is_held_with_other_threads_running(default_sigint):
     """``_sigint_held`` blocked SIGINT in the main thread only: with any other thread
     running (NumPy's BLAS threads, one per core, unless OMP_NUM_THREADS=1) the kernel gave
