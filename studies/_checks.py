@@ -70,17 +70,19 @@ def image_count(images) -> int | None:
     """How many pictures :func:`stimuli.images.load_images` reads from ``images``
     (accepted by :func:`check_images`), where that is known without reading a pixel:
     the scenes the installed scikit-image ships for ``"skimage"``, the picture (or
-    sparsenet raw) files of a folder, 1 for a picture file or a 2-D array, the first
-    axis of a 3-D array (a DataArray's ``image`` or ``sample`` dim); None where only
-    loading tells (a ``.mat`` file, a DataArray naming neither dim)."""
-    from stimuli.images import _skimage_files, _source_files
+    sparsenet raw) files of a folder, 1 for a picture file, a PIL image, a 2-D array or
+    one colour picture (height, width, 3 or 4), the first axis of another 3-D array (a
+    DataArray's ``image`` or ``sample`` dim); None where only loading tells (a ``.mat``
+    file, a DataArray naming neither dim)."""
+    from stimuli.images import _is_colour_array, _is_pil_image, _skimage_files, _source_files
 
     if isinstance(images, str) and images == "skimage":
         return len(_skimage_files()[1])
     if isinstance(images, (str, os.PathLike)):
         files = _source_files(images)
         return None if files is None else len(files)
-    if np.ndim(images) == 2:
+    # load_images reads these as one picture: an RGB (256, 256, 3) array counted 256
+    if np.ndim(images) == 2 or _is_pil_image(images) or _is_colour_array(images):
         return 1
     dims = getattr(images, "dims", None)
     if dims is None:

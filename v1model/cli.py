@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "sparsenet raw files or of PNG/JPEG/TIFF images")
     run.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
                      help="override a study parameter (repeatable), e.g. -p n_updates=500; "
-                          "VALUE is an int, a float, true/false, JSON (-p strides=[1,2]), "
+                          "VALUE is an int, a float, true/false, JSON (-p strides=[8,4,2]), "
                           "none (None, for a parameter that takes it) or else text")
 
     # the sweep commands live with the sweep module

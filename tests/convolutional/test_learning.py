@@ -757,3 +757,22 @@ def test_integer_sounds_with_a_lam_below_their_step_are_warned_of():
         learn_kernels(sounds.astype(np.float64) / 32768, 4, 16, **run)
         learn_kernels(sounds, 4, 16, lam=300.0, **run)
         learn_kernels(sounds, 4, 16, method="mp", n_nonzero=3, **run)
+
+
+def test_a_list_of_integer_sounds_is_warned_of_as_an_array_is():
+    """A list of int16 sounds (scipy.io.wavfile reads one array a file) has no dtype of its
+    own: learned from with lam=0.1, every coefficient active (fraction 1.0), unsaid. The
+    list's first integer item is named."""
+    import re
+
+    rng = np.random.default_rng(0)
+    sounds = np.round(rng.standard_normal((4, 400)) * 3000).astype(np.int16)
+    run = dict(n_updates=2, batch_size=4, seed=0, progress=False)
+    with pytest.warns(UserWarning, match=re.escape(
+            "lam=0.1 is below 1, the step of the int16 samples of images[0], which are "
+            "taken as they are (full scale 32768")):
+        ds = learn_kernels(list(sounds), 4, 16, lam=0.1, **run)
+    assert ds["fraction_active"].min() > 0.99  # what the warning is about
+    mixed = [sounds[0].astype(np.float64) / 32768, *sounds[1:]]  # a float one first
+    with pytest.warns(UserWarning, match=re.escape("the int16 samples of images[1], ")):
+        learn_kernels(mixed, 4, 16, lam=0.1, **run)

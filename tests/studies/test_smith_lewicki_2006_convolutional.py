@@ -433,7 +433,7 @@ def test_a_code_that_cannot_reach_the_fidelity_is_nan_not_every_coefficient(monk
 
 def test_the_samples_past_the_last_whole_block_are_coded():
     """Excerpts of 100 samples holding one DCT atom in their whole 64-sample block and
-    one of the 36-sample DCT in the samples past it, the latter with half the energy:
+    one of the 36-sample DCT in the samples past it, both of unit norm:
     two coefficients code each excerpt exactly, at every fidelity. The tail was left
     uncoded, so that no number of coefficients reached even 5 dB (NaN)."""
     import xarray as xr

@@ -153,3 +153,38 @@ def test_every_coordinate_has_units_and_the_result_reloads(tmp_path):
         assert back[name].attrs.get("units") == ds[name].attrs["units"], name
         np.testing.assert_array_equal(back[name].values, ds[name].values)
     assert list(back.attrs["strides"]) == [4, 2] and back.attrs["n_heldout"] == 2
+
+
+@pytest.mark.parametrize("picture", ["array", "PIL"])
+def test_one_colour_picture_counts_as_one_image_before_loading(no_loading, picture):
+    """One RGB picture (height, width, 3), as an array or a PIL image, is one image to
+    load_images; image_count took its height for the count (64), so n_heldout=1 passed the
+    pre-flight and failed only after loading."""
+    from PIL import Image
+
+    from stimuli.images import load_images
+    from studies._checks import image_count
+
+    pixels = np.random.default_rng(0).integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    images = pixels if picture == "array" else Image.fromarray(pixels)
+    assert len(load_images(images)) == 1  # the loader's count, the reference
+    assert image_count(images) == 1
+    with pytest.raises(ValueError, match=re.escape("; give at least two images")):
+        _run(quick=True, images=images, n_heldout=1)
+    # a stack whose last axis is 3 but is too small for a colour picture stays a stack
+    assert image_count(np.zeros((5, 64, 3))) == len(load_images(np.zeros((5, 64, 3)))) == 5
+
+
+def test_the_json_example_of_the_command_line_help_passes_the_checks():
+    """`v1model study run --help` gave -p strides=[1,2] as its JSON example: refused by the
+    one study that takes strides (its largest must be the quick kernel_size, 8)."""
+    import json
+
+    from v1model.cli import build_parser
+
+    study = build_parser()._subparsers._group_actions[0].choices["study"]
+    run = study._subparsers._group_actions[0].choices["run"]
+    text = next(a.help for a in run._actions if "--param" in a.option_strings)
+    example = re.search(r"-p strides=(\[[^\]]*\])", text)
+    assert example, text
+    _preflight(strides=json.loads(example.group(1)))

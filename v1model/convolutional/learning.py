@@ -548,9 +548,14 @@ def _warn_integer_sounds(given, d: int, lam: float) -> None:
     ``lam=0.1``)."""
     from stimuli.audio import integer_sample_dtype, warn_integer_samples
 
-    dtype = integer_sample_dtype(given)
+    # a list of sounds (each int16, as scipy.io.wavfile reads them) has no dtype of its own:
+    # it was learned from with every coefficient active, unsaid
+    items = enumerate(given) if isinstance(given, (list, tuple)) else [(None, given)]
+    which, dtype = next(((i, t) for i, t in ((i, integer_sample_dtype(w)) for i, w in items)
+                         if t is not None), (None, None))
     if d == 1 and dtype is not None and 0 < lam < 1:
-        warn_integer_samples(dtype, "images", "sounds", "lam", lam,
+        name = "images" if which is None else f"images[{which}]"
+        warn_integer_samples(dtype, name, "sounds", "lam", lam,
                              "an L1 penalty below one step of the samples leaves nearly "
                              "every coefficient active")
 
