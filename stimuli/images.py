@@ -317,6 +317,35 @@ def _pixel_type(images):
     return dtype
 
 
+
+def warn_integer_pixels(images, which: str, name: str, value: float, effect: str) -> None:
+    """Warn that the level ``name=value`` (below 1) is below the step of the integer
+    pixels of ``which``, taken as they are, not divided by their white as
+    :func:`load_images` divides them (the images' counterpart of
+    :func:`stimuli.audio.warn_integer_samples`).
+
+    Parameters
+    ----------
+    images : array_like
+        The integer pixels (a NumPy array or a DataArray): uint8 (white 255),
+        uint16 (65535), or another integer type (:func:`_pixel_type`).
+    which : str
+        The pixels named in the message, e.g. ``"X"``.
+    name : str
+        The argument given in units of white 1, e.g. ``"lam"``.
+    value : float
+        Its value (below 1).
+    effect : str
+        What it then does.
+    """
+    images = np.asarray(images)
+    white = _integer_white(images)
+    warnings.warn(
+        f"{name}={value:g} is below 1, the step of the {images.dtype.name} pixels of {which}, "
+        f"which are taken as they are (white {white:g}; load_images divides integer pixels "
+        f"by it): {effect}; divide the images by {white:g} (or read them with load_images), "
+        f"or give {name} in their units", UserWarning, stacklevel=user_stacklevel())
+
 #: the smallest height and width of an array (height, width, 3 or 4) read as one colour
 #: picture: a stack (5, 64, 3), five pictures of 64 x 3 pixels, stays a stack
 COLOUR_MIN_SIDE = 16

@@ -267,6 +267,110 @@ def test_reconstruct_reads_the_geometry_codes_dataset_records(name, tmp_path):
         reconstruct(ds.codes, elsewhere)
 
 
+
+@pytest.mark.parametrize("name", ["1d-full-s2", "2d-valid-s23", "2d-circular-s2"])
+def test_objective_reads_the_geometry_codes_dataset_records(name, tmp_path):
+    """``objective(X, ds.codes, ds.kernels, lam)`` of a saved codes_dataset ignored the
+    stride and boundary its codes record: stride-2 codes were refused as "codes must
+    have shape (n_samples, 3, 45)". It now reads them as reconstruct does, and equals the
+    explicit matrix's ``0.5 ||x - a M||^2 + lam ||a||_1``; a disagreeing stride or
+    boundary, or signals of another shape, are refused by name."""
+    from v1model.io import load_dataset, save_dataset
+
+    phi, X, lam = make_problem(name)
+    A = np.random.default_rng(5).standard_normal((3, phi.n_kernels) + phi.code_shape)
+    A[np.abs(A) < 1] = 0  # an L1 term of some zeros
+    M = phi.as_matrix()
+    want = [dense_objective(M, X[i:i + 1], A[i:i + 1], lam) for i in range(3)]
+    ds = load_dataset(save_dataset(phi.codes_dataset(A, lam=lam), tmp_path / "codes.nc"))
+    got = objective(X, ds.codes, ds.kernels, lam)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    # given again, matching, or as the dictionary itself: the same
+    np.testing.assert_array_equal(objective(X, ds.codes, ds.kernels, lam, stride=phi.stride,
+                                            boundary=phi.boundary), got)
+    np.testing.assert_allclose(objective(X, ds.codes, phi, lam), want, rtol=1e-12)
+    wrong = "valid" if phi.boundary != "valid" else "full"
+    for kwargs, match in ((dict(stride=7), r"^stride=7 disagrees with the codes' own stride="),
+                          (dict(boundary=wrong), rf"^boundary='{wrong}' disagrees with the "
+                                                 rf"codes' own boundary='{phi.boundary}'")):
+        with pytest.raises(ValueError, match=match):
+            objective(X, ds.codes, ds.kernels, lam, **kwargs)
+    other = tuple(n + s for n, s in zip(phi.signal_shape, phi.stride))
+    with pytest.raises(ValueError, match=rf"^X holds signals of shape {re.escape(str(other))}, "
+                                         r"but the codes' attrs record signal_shape="):
+        objective(np.zeros((3,) + other), ds.codes, ds.kernels, lam)
+
+
+def test_codes_saved_without_their_geometry_are_told_what_to_pass(tmp_path):
+    """ds.codes of a file saved before the codes carried their geometry (only the
+    Dataset's attrs have it): reconstruct's error said to pass "the codes of
+    codes_dataset", which these are; it now names the Dataset's attrs to pass, and
+    passing them, as a netCDF file gives them back, reconstructs ``A M``."""
+    from v1model.io import load_dataset, save_dataset
+
+    phi = make_problem("2d-valid-s23")[0]
+    A = np.random.default_rng(5).standard_normal((3, phi.n_kernels) + phi.code_shape)
+    old = phi.codes_dataset(A)
+    for key in ("signal_shape", "stride", "boundary"):
+        del old["codes"].attrs[key]
+    ds = load_dataset(save_dataset(old, tmp_path / "old.nc"))
+    with pytest.raises(ValueError, match=re.escape(
+            "these codes (a DataArray) record no signal_shape in their attrs, as ds.codes of "
+            "a file saved before the codes carried their geometry: the Dataset's attrs do, so "
+            "pass signal_shape=ds.attrs['signal_shape'], stride=ds.attrs['stride'], "
+            "boundary=ds.attrs['boundary']")):
+        reconstruct(ds.codes, ds.kernels)
+    made = reconstruct(ds.codes, ds.kernels, signal_shape=ds.attrs["signal_shape"],
+                       stride=ds.attrs["stride"], boundary=ds.attrs["boundary"])
+    np.testing.assert_allclose(made.reshape(3, -1), A.reshape(3, -1) @ phi.as_matrix(),
+                               rtol=0, atol=1e-12)
+    # plain arrays have no attrs to name
+    with pytest.raises(ValueError, match=r"or the codes of codes_dataset, whose attrs record "
+                                         r"it\)$"):
+        reconstruct(A, phi.kernels)
+
+
+@pytest.mark.parametrize("kind", ["int16 sounds", "uint8 images"])
+def test_integer_signals_with_a_lam_below_their_step_are_warned_of(kind):
+    """int16 sounds (scipy.io.wavfile's, full scale 32768) and uint8 images (white 255)
+    were coded as they are with lam=0.1, meant for full scale 1, unsaid: nearly every
+    coefficient active (measured 1.0 and 0.95, against 0.16 and 0.58 for the signals
+    scaled to 1). Warned of once, at the caller's line, as learn_kernels warns of it;
+    floats and a lam of 1 or more are not."""
+    rng = np.random.default_rng(0)
+    if kind == "int16 sounds":
+        X = np.round(rng.standard_normal((2, 200)) * 3000).astype(np.int16)
+        kernels, full = unit_kernels(rng, (3, 12)), 32768
+        text = ("lam=0.1 is below 1, the step of the int16 samples of X, which are taken as "
+                "they are (full scale 32768; load_wav scales integer samples to [-1, 1]): an "
+                "L1 penalty below one step of the samples leaves nearly every coefficient "
+                "active; divide the sounds by 32768")
+    else:
+        X = rng.integers(0, 256, (2, 16, 16)).astype(np.uint8)
+        kernels, full = unit_kernels(rng, (3, 4, 4)), 255
+        text = ("lam=0.1 is below 1, the step of the uint8 pixels of X, which are taken as "
+                "they are (white 255; load_images divides integer pixels by it): an L1 "
+                "penalty below one step of the pixels leaves nearly every coefficient active; "
+                "divide the images by 255")
+    run = dict(method="fista", stride=2, max_iter=300)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        codes = encode(X, kernels, 0.1, **run)
+    warned = [w for w in caught if "is below 1, the step" in str(w.message)]
+    assert len(warned) == 1 and str(warned[0].message).startswith(text), warned
+    assert warned[0].filename == __file__
+    scaled = encode(X / full, kernels, 0.1, **run)
+    assert np.mean(codes != 0) > 0.9 > 0.7 > np.mean(scaled != 0)
+    # a list of them (scipy.io.wavfile reads one array a file): its item named
+    with pytest.warns(UserWarning, match=r"^lam=0\.1 is below 1, the step of the "
+                                         r"(int16 samples|uint8 pixels) of X\[0\], which"):
+        encode(list(X), kernels, 0.1, method="fista", stride=2, n_steps=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        encode(X.astype(np.float64) / full, kernels, 0.1, method="fista", stride=2, tol=1e-2)
+        encode(X, kernels, 1.0, method="fista", stride=2, n_steps=5)
+        encode(X, kernels, 0.0, method="fista", stride=2, n_steps=5)
+
 def test_reconstruct_keeps_float64_codes_and_kernels_in_float64():
     """It returned float32 for float64 codes and kernels, ~1e-7 off the float64
     product (the docstring's default float32 was the dictionary's precision, which a

@@ -776,3 +776,31 @@ def test_a_list_of_integer_sounds_is_warned_of_as_an_array_is():
     mixed = [sounds[0].astype(np.float64) / 32768, *sounds[1:]]  # a float one first
     with pytest.warns(UserWarning, match=re.escape("the int16 samples of images[1], ")):
         learn_kernels(mixed, 4, 16, lam=0.1, **run)
+@pytest.mark.parametrize("dtype, white", [(np.uint8, 255), (np.uint16, 65535)])
+def test_integer_images_with_a_lam_below_their_step_are_warned_of(dtype, white):
+    """The int16 sounds' reasoning holds for integer pixels: uint8 images (white 255)
+    taken as they are with the default lam=0.1, meant for white 1, were learned from
+    unsaid with 99.8% of the coefficients active (15% for the images / 255). Warned of
+    (once) as integer sounds are; the images / white, and lam >= 1, are not."""
+    rng = np.random.default_rng(0)
+    images = (rng.integers(0, 256, (4, 32, 32)) * (white // 255)).astype(dtype)
+    run = dict(n_updates=2, batch_size=4, seed=0, progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = learn_kernels(images, 4, 5, **run)
+    warned = [w for w in caught if "is below 1, the step" in str(w.message)]
+    assert [str(w.message) for w in warned] == [
+        f"lam=0.1 is below 1, the step of the {np.dtype(dtype).name} pixels of images, which "
+        f"are taken as they are (white {white}; load_images divides integer pixels by it): "
+        "an L1 penalty below one step of the pixels leaves nearly every coefficient active; "
+        f"divide the images by {white} (or read them with load_images), or give lam in "
+        "their units"]
+    assert warned[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 2 updates: a crop left short
+        scaled = learn_kernels(images / white, 4, 5, **run)
+    assert ds["fraction_active"].min() > 0.95 > 0.3 > scaled["fraction_active"].max()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        learn_kernels(images, 4, 5, lam=300.0, **run)

@@ -658,3 +658,26 @@ def test_signals_naming_their_dims_elsewhere_are_refused(name, call):
                                          rf"order \(read by name\), got \['x'\] at other "
                                          rf"positions"):
         call(da, kernels)
+
+
+@pytest.mark.parametrize("method, kwargs", [("fista", {}), ("lca", dict(n_steps=5)),
+                                            ("mp", dict(tol=0.5, max_iter=20))])
+def test_integer_sounds_below_their_step_are_warned_of_once(method, kwargs):
+    """ConvolutionalNetwork.encode of int16 sounds with the network's lam=0.1 (or mp's
+    tol=0.5), meant for full scale 1, was unsaid: warned of once, at the caller's line,
+    by the solver it calls; a lam of 1 or more is not."""
+    rng = np.random.default_rng(0)
+    sounds = np.round(rng.standard_normal((2, 200)) * 3000).astype(np.int16)
+    net = ConvolutionalNetwork(kernels=unit_kernels(rng, (3, 12)), stride=2, lam=0.1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.encode(sounds, method=method, **kwargs)
+    warned = [w for w in caught if "is below 1, the step" in str(w.message)]
+    name = "tol=0.5" if method == "mp" else "lam=0.1"
+    assert len(warned) == 1 and str(warned[0].message).startswith(
+        f"{name} is below 1, the step of the int16 samples of X, which"), warned
+    assert warned[0].filename == __file__
+    if method != "mp":
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            net.encode(sounds, method=method, lam=300.0, **kwargs)

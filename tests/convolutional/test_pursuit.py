@@ -552,3 +552,30 @@ def test_float64_pass_leaves_the_process_warning_filters_alone(
     assert redone == [2]  # the premise: 2 signals coded again
     assert [str(w.message) for w in caught] == [text]
     np.testing.assert_array_equal(codes, alone)
+
+
+def test_integer_sounds_with_a_tol_below_their_step_are_warned_of():
+    """int16 sounds (full scale 32768) with a squared-residual tol=0.5, meant for full
+    scale 1, asked for a code within half a sample step, unsaid: warned of once at the
+    caller's line, as encode warns of its lam; snr_db (scale-free), n_nonzero, a tol of
+    1 or more and float sounds are not."""
+    rng = np.random.default_rng(0)
+    sounds = np.round(rng.standard_normal((2, 200)) * 3000).astype(np.int16)
+    kernels = unit_kernels(rng, (3, 12))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        matching_pursuit(sounds, kernels, tol=0.5, max_iter=20)
+    warned = [w for w in caught if "is below 1, the step" in str(w.message)]
+    assert [str(w.message) for w in warned] == [
+        "tol=0.5 is below 1, the step of the int16 samples of X, which are taken as they are "
+        "(full scale 32768; load_wav scales integer samples to [-1, 1]): a squared residual "
+        "norm below one step of the samples asks for a nearly exact code, up to max_iter "
+        "spikes; divide the sounds by 32768 (or read them with load_wav), or give tol in "
+        "their units"]
+    assert warned[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        matching_pursuit(sounds, kernels, n_nonzero=5)
+        matching_pursuit(sounds, kernels, snr_db=3.0)
+        matching_pursuit(sounds, kernels, tol=1e12)
+        matching_pursuit(sounds / 32768, kernels, tol=1e3)

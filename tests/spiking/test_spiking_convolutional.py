@@ -110,6 +110,26 @@ def test_dataset_labels_units_and_round_trip(run_1d, tmp_path):
     np.testing.assert_array_equal(back["spike_count"].values, ds["spike_count"].values)
 
 
+def test_every_map_of_the_units_carries_the_geometry_reconstruct_reads(run_1d, tmp_path):
+    """Only ``code`` carried the geometry (signal_shape, stride, boundary) in its attrs:
+    ``reconstruct(ds.rate, kernels)`` of a saved run needed signal_shape again. ``rate``,
+    ``spike_count`` and ``drive`` carry it too; after a netCDF round trip each
+    reconstructs as its values times the explicit matrix do."""
+    from v1model.convolutional import reconstruct
+    from v1model.io import load_dataset, save_dataset
+
+    phi, X, lam, ds = run_1d
+    back = load_dataset(save_dataset(ds, tmp_path / "s.nc"))
+    M = phi.as_matrix()
+    for name in ("code", "rate", "spike_count", "drive"):
+        values = back[name].values.astype(np.float64)
+        want = values.reshape(len(X), -1) @ M
+        made = reconstruct(back[name], phi.kernels, dtype=np.float64)  # counts are ints
+        assert made.shape == X.shape, name
+        np.testing.assert_allclose(made.reshape(len(X), -1), want, rtol=0,
+                                   atol=1e-12 * np.abs(want).max(), err_msg=name)
+
+
 # the labels are under test: the short run's coarse rates are warned of, and beside the point
 @pytest.mark.filterwarnings("ignore:the largest drive:RuntimeWarning")
 def test_kernels_learned_with_a_rate_give_onsets_in_seconds():
@@ -309,6 +329,40 @@ def test_cpp_standalone_runs_the_project_an_earlier_call_compiled():
                 "spike_count"):
         np.testing.assert_array_equal(last[key], alone[key], err_msg=key)
 
+
+
+def test_int16_sounds_with_a_lam_below_their_step_are_warned_of(reuse_key_of):
+    """int16 sounds (full scale 32768) with lam=0.1, meant for full scale 1, drive every
+    unit past its threshold: warned of once, before Brian2 builds anything, at the
+    caller's line (spiking_convolutional_lca and the network's spiking backend), as
+    encode warns of them; float sounds and lam >= 1 are not."""
+    import os
+    import warnings
+
+    from v1model.convolutional import ConvolutionalNetwork
+
+    phi, X, _ = _problem()
+    sounds = np.round(X * 3000).astype(np.int16)
+    net = ConvolutionalNetwork(kernels=phi.kernels, stride=2, lam=0.1, threshold="nonneg")
+    for call in (lambda: reuse_key_of(spiking_convolutional_lca, sounds, phi.kernels, 0.1,
+                                      stride=2, target="numpy"),
+                 lambda: reuse_key_of(net.encode, sounds, backend="spiking",
+                                      target="numpy")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        warned = [w for w in caught if "is below 1, the step" in str(w.message)]
+        assert len(warned) == 1 and str(warned[0].message).startswith(
+            "lam=0.1 is below 1, the step of the int16 samples of X, which"), warned
+        # the line that called it: reuse_key_of's, in the spiking tests' conftest.py
+        assert warned[0].filename.endswith(os.path.join("spiking", "conftest.py"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        reuse_key_of(spiking_convolutional_lca, sounds / 32768, phi.kernels, 0.1, stride=2,
+                     target="numpy")
+        reuse_key_of(spiking_convolutional_lca, sounds, phi.kernels, 300.0, stride=2,
+                     target="numpy")
 
 @pytest.mark.parametrize("channels", [3, 4])
 def test_a_colour_picture_is_refused_saying_so(channels):

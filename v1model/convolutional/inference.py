@@ -146,6 +146,15 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
         ``tol`` or ``max_iter``, which it ignores), else ``tol``, ``max_iter``
         and ``n_steps="None"``.
 
+    Warns
+    -----
+    UserWarning
+        For signals ``X`` of integer samples or pixels (``scipy.io.wavfile``'s
+        int16 sounds, full scale 32768; uint8 or uint16 images, white 255 or
+        65535), taken as they are, with ``lam`` below 1, one step of them
+        (:func:`warn_integer_signals`: at ``lam=0.1`` every coefficient of
+        int16 noise was active). Once per call.
+
     References
     ----------
     Rozell, C. J., Johnson, D. H., Baraniuk, R. G. & Olshausen, B. A. (2008).
@@ -172,12 +181,14 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
                          "or snr_db=...)")
     method = check_choice(method, "method", METHODS)
     phi = as_dictionary(kernels, X, stride, boundary, dtype)
+    X_given = X  # its dtype: integer samples are warned of
     X = phi.check_signals(X, "X")
     # kernels ~1e-25 or signals ~1e25 would give inf / NaN codes in float32: refused
     # as the dense solvers refuse them (||x||^2 bounds every product over the signal)
     check_products_in_range(X.reshape(len(X), -1), phi.kernels.reshape(phi.n_kernels, -1),
                             phi.dtype, d_name="kernels", atom="kernel")
     lam = check_nonnegative(lam, "lam")
+    warn_integer_signals(X_given, phi.ndim, "lam", lam, LAM_BELOW_STEP)
     threshold = check_choice(threshold, "threshold", THRESHOLDS)
     if method != "lca" and threshold == "hard":
         raise ValueError(f"threshold='hard' is an LCA nonlinearity; method={method!r} "
@@ -342,22 +353,9 @@ def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
         than a dictionary's own or the one the codes' attrs record, or for
         codes of another shape than the dictionary's.
     """
-    given = dict(signal_shape=signal_shape, stride=stride, boundary=boundary)
-    recorded = _recorded_geometry(codes)
-    for name, own in recorded.items():
-        value = given[name]
-        if value is not None and _geometry_value(name, value, own) != own:
-            raise ValueError(f"{name}={value!r} disagrees with the codes' own {name}={own!r} "
-                             f"(their attrs[{name!r}], as codes_dataset records it): leave "
-                             f"{name} out")
-        given[name] = own
+    given = _codes_geometry(codes, kernels, signal_shape=signal_shape, stride=stride,
+                            boundary=boundary)
     if isinstance(kernels, ConvolutionalDictionary):
-        for name, own in recorded.items():  # codes of another dictionary
-            if getattr(kernels, name) != own:
-                raise ValueError(f"the codes' attrs[{name!r}]={own!r} disagree with the "
-                                 f"ConvolutionalDictionary's own {name}="
-                                 f"{getattr(kernels, name)!r}: pass the codes of this "
-                                 "dictionary, or its kernels as an array")
         if given["signal_shape"] is not None and _check_axes(
                 given["signal_shape"], "signal_shape", kernels.ndim,
                 minimum=1) != kernels.signal_shape:
@@ -367,7 +365,8 @@ def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
     if given["signal_shape"] is None:
         raise ValueError("reconstruct needs signal_shape, the shape of one signal, with "
                          "kernels given as an array (or pass a ConvolutionalDictionary, or "
-                         "the codes of codes_dataset, whose attrs record it)")
+                         "the codes of codes_dataset, whose attrs record it)"
+                         + _unrecorded_geometry_advice(codes))
     if dtype is None:  # float64 inputs stay float64 (they came back float32, ~1e-7 off)
         both = all(getattr(a, "dtype", None) == np.float64 for a in (codes, kernels))
         dtype = np.float64 if both else np.float32
@@ -376,6 +375,42 @@ def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
         stride=1 if given["stride"] is None else given["stride"],
         boundary="full" if given["boundary"] is None else given["boundary"])
     return phi.synthesize(codes)
+
+
+def _codes_geometry(codes, kernels, **given) -> dict:
+    """The geometry ``given`` (``signal_shape``, ``stride``, ``boundary``; None where not
+    given) completed from the one the codes' attrs record (:func:`_recorded_geometry`).
+
+    A given value other than the recorded one is refused by name, and so are recorded
+    values other than a :class:`ConvolutionalDictionary` ``kernels``' own (codes of
+    another dictionary)."""
+    recorded = _recorded_geometry(codes)
+    for name, own in recorded.items():
+        value = given[name]
+        if value is not None and _geometry_value(name, value, own) != own:
+            raise ValueError(f"{name}={value!r} disagrees with the codes' own {name}={own!r} "
+                             f"(their attrs[{name!r}], as codes_dataset records it): leave "
+                             f"{name} out")
+        given[name] = own
+    if isinstance(kernels, ConvolutionalDictionary):
+        for name, own in recorded.items():
+            if getattr(kernels, name) != own:
+                raise ValueError(f"the codes' attrs[{name!r}]={own!r} disagree with the "
+                                 f"ConvolutionalDictionary's own {name}="
+                                 f"{getattr(kernels, name)!r}: pass the codes of this "
+                                 "dictionary, or its kernels as an array")
+    return given
+
+
+def _unrecorded_geometry_advice(codes) -> str:
+    """For a DataArray of codes whose attrs record no signal_shape (``ds.codes`` of a file
+    saved before the codes carried it): where that file keeps it, else ``""``."""
+    if not hasattr(codes, "attrs") or not hasattr(codes, "dims"):
+        return ""
+    return ("; these codes (a DataArray) record no signal_shape in their attrs, as ds.codes "
+            "of a file saved before the codes carried their geometry: the Dataset's attrs "
+            "do, so pass signal_shape=ds.attrs['signal_shape'], "
+            "stride=ds.attrs['stride'], boundary=ds.attrs['boundary']")
 
 
 def _recorded_geometry(codes) -> dict:
@@ -419,16 +454,34 @@ def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = Non
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
     lam : float
     stride : int or tuple of int, optional
-        As in :func:`encode` (default 1, or a dictionary's own).
+        As in :func:`encode` (default the codes' attrs', as in
+        :func:`reconstruct`, else 1, or a dictionary's own).
     boundary : {"full", "valid", "circular"}, optional
-        As in :func:`encode` (default "full", or a dictionary's own).
+        As in :func:`encode` (default the codes' attrs', else "full", or a
+        dictionary's own).
 
     Returns
     -------
     ndarray, shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        With a ``stride`` or ``boundary`` other than the one the codes' attrs
+        record (or a dictionary's own), or signals ``X`` of another shape
+        than the codes' attrs' ``signal_shape``.
     """
-    phi = as_dictionary(kernels, X, stride, boundary, np.float64)  # a dictionary converted
+    # ds.codes of codes_dataset record their stride and boundary: a stride-2 code was
+    # refused as of the wrong shape for the default stride 1
+    geometry = _codes_geometry(codes, kernels, signal_shape=None, stride=stride,
+                               boundary=boundary)
+    phi = as_dictionary(kernels, X, geometry["stride"], geometry["boundary"],
+                        np.float64)  # a dictionary converted
     X = phi.check_signals(X, "X")
+    if geometry["signal_shape"] not in (None, phi.signal_shape):
+        raise ValueError(f"X holds signals of shape {phi.signal_shape}, but the codes' attrs "
+                         f"record signal_shape={geometry['signal_shape']!r}: pass the signals "
+                         "the codes were encoded from")
     lam = check_nonnegative(lam, "lam")
     codes = codes_by_dim_name(codes, phi.ndim)  # the L1 term sums each sample's own codes
     made = phi.synthesize(codes)
@@ -482,6 +535,63 @@ def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionar
     return ConvolutionalDictionary(kernels, X_shape[-d:], stride=stride, boundary=boundary,
                                    dtype=dtype)
 
+
+#: what a level below one step of integer signals does, for :func:`warn_integer_signals`
+#: ({unit}: samples or pixels): an L1 penalty (encode, learn_kernels); a squared residual
+#: norm to reach (matching_pursuit's tol)
+LAM_BELOW_STEP = ("an L1 penalty below one step of the {unit} leaves nearly every "
+                  "coefficient active")
+TOL_BELOW_STEP = ("a squared residual norm below one step of the {unit} asks for a nearly "
+                  "exact code, up to max_iter spikes")
+
+
+def warn_integer_signals(given, ndim: int, name: str, value: float, effect: str,
+                         which: str = "X", what: str = "sounds") -> None:
+    """Warn of signals ``given`` of integer samples or pixels (of at most 32 bits, as WAV
+    and picture files hold them), taken as they are, with a level ``0 < value < 1``
+    meant for full scale 1: below one step of the signals.
+
+    Sounds (``ndim`` 1) are warned of as :func:`stimuli.audio.sample_segments` warns of its
+    ``min_rms`` (:func:`stimuli.audio.warn_integer_samples`), images and volumes by
+    :func:`stimuli.images.warn_integer_pixels`. At ``lam=0.1`` every coefficient of int16
+    noise was active (fraction 1.0) and 99.8% of those of uint8 noise images (0.15 for
+    the same images / 255).
+
+    Parameters
+    ----------
+    given : array_like
+        The signals as the user gave them (before any conversion to floats): an
+        array, a DataArray, or a list of them (its first integer item is named).
+    ndim : int
+        Number of signal axes (1: sounds).
+    name, value : str, float
+        The argument and its value, e.g. ``"lam"``, 0.1.
+    effect : str
+        What such a level does, with ``{unit}`` for "samples" or "pixels", e.g.
+        :data:`LAM_BELOW_STEP`.
+    which : str, default "X"
+        The argument holding the signals, named in the message.
+    what : str, default "sounds"
+        What to divide by the full scale (sounds only).
+    """
+    from stimuli.audio import integer_sample_dtype, warn_integer_samples
+
+    if not 0 < value < 1:
+        return
+    # a list of signals (each int16, as scipy.io.wavfile reads them) has no dtype of its
+    # own: its first integer item is named
+    items = enumerate(given) if isinstance(given, (list, tuple)) else [(None, given)]
+    index, item, dtype = next(((i, w, integer_sample_dtype(w)) for i, w in items
+                               if integer_sample_dtype(w) is not None), (None, None, None))
+    if dtype is None:
+        return
+    which = which if index is None else f"{which}[{index}]"
+    if ndim == 1:
+        warn_integer_samples(dtype, which, what, name, value, effect.format(unit="samples"))
+    else:
+        from stimuli.images import warn_integer_pixels
+
+        warn_integer_pixels(item, which, name, value, effect.format(unit="pixels"))
 
 def _refuse_other_geometry(name, value, own):
     raise ValueError(f"{name}={value!r} disagrees with the ConvolutionalDictionary's own "

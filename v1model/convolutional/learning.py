@@ -34,7 +34,7 @@ from ..progress import check_progress, progress_bar
 from ..validation import (array_shape, as_generator, check_array, check_choice, check_dtype,
                           check_fits_in_memory, check_int, check_nonnegative, check_positive,
                           describe, refuse_unused_settings, sample_rate_by_labels)
-from .inference import METHODS, _solve_blocks
+from .inference import LAM_BELOW_STEP, METHODS, _solve_blocks, warn_integer_signals
 from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, check_geometry,
                        check_sample_rate, kernel_dims, kernels_by_dim_name,
                        lag_coordinate, signals_by_dim_name, time_attrs)
@@ -202,7 +202,10 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         taken as they are) come with an L1 method's ``lam`` below 1, one
         step of those samples, as :func:`stimuli.audio.sample_segments`
         warns of its ``min_rms`` (at ``lam=0.1`` every coefficient of int16
-        noise was active).
+        noise was active); so do images of integer pixels (uint8 or uint16,
+        not divided by 255 or 65535 as :func:`stimuli.images.load_images`
+        divides them: at ``lam=0.1``, 99.8% of the coefficients of uint8
+        noise images were active, 15% of the same images / 255).
 
     Returns
     -------
@@ -295,7 +298,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
     else:
         lam = DEFAULT_LAM if lam is None else check_nonnegative(lam, "lam")
         tol = check_positive(DEFAULT_TOL if tol is None else tol, "tol")
-        _warn_integer_sounds(given, d, lam)
+        warn_integer_signals(given, d, "lam", lam, LAM_BELOW_STEP, which="images")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     if method == "mp":
         if n_nonzero is None and snr_db is None:
@@ -538,26 +541,6 @@ def max_snr_db(dtype) -> float:
     else to find, ended at 115-136 dB, 2026-12-07).
     """
     return -20.0 * float(np.log10(float(np.finfo(dtype).eps)))
-
-
-def _warn_integer_sounds(given, d: int, lam: float) -> None:
-    """Warn of sounds ``given`` of integer samples with ``0 < lam < 1``, as
-    :func:`stimuli.audio.sample_segments` warns of its ``min_rms``: taken as they are
-    (full scale 32768 for int16), a ``lam`` meant for full scale 1 is below one step of
-    the samples and codes nearly every coefficient (fraction_active 1.0 at
-    ``lam=0.1``)."""
-    from stimuli.audio import integer_sample_dtype, warn_integer_samples
-
-    # a list of sounds (each int16, as scipy.io.wavfile reads them) has no dtype of its own:
-    # it was learned from with every coefficient active, unsaid
-    items = enumerate(given) if isinstance(given, (list, tuple)) else [(None, given)]
-    which, dtype = next(((i, t) for i, t in ((i, integer_sample_dtype(w)) for i, w in items)
-                         if t is not None), (None, None))
-    if d == 1 and dtype is not None and 0 < lam < 1:
-        name = "images" if which is None else f"images[{which}]"
-        warn_integer_samples(dtype, name, "sounds", "lam", lam,
-                             "an L1 penalty below one step of the samples leaves nearly "
-                             "every coefficient active")
 
 
 def check_snr_db(snr_db, dtype, name: str = "snr_db") -> float:

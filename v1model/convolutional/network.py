@@ -260,6 +260,14 @@ class ConvolutionalNetwork(SavedAsDataset):
             (its codes are arrays, without times) or other than the network's,
             or sounds ``X`` that carry another rate than the network's
             (``attrs["sample_rate_hz"]`` or a ``time`` coordinate in s).
+
+        Warns
+        -----
+        UserWarning
+            For signals ``X`` of integer samples or pixels (int16 sounds,
+            uint8 images, taken as they are) with a ``lam`` (``"mp"``: a
+            ``tol``) below 1, one step of them, once, by the solver
+            (:func:`~v1model.convolutional.encode`).
         """
         self._require_kernels()
         backend = check_choice(backend, "backend", BACKENDS)

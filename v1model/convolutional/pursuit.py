@@ -34,7 +34,7 @@ from ..inference.pursuit import _remedy
 from ..progress import check_progress, progress_bar
 from ..validation import check_bool, check_int, check_nonnegative, check_positive
 from .gram import CopyGram
-from .inference import as_dictionary
+from .inference import TOL_BELOW_STEP, as_dictionary, warn_integer_signals
 from .operator import ConvolutionalDictionary
 
 __all__ = ["matching_pursuit"]
@@ -139,6 +139,10 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         ``n_nonzero`` reached, or no copy lowers the residual any more),
         naming their rows of ``X`` (a UserWarning, as
         :class:`v1model.inference.ConvergenceWarning` is).
+    UserWarning
+        For signals ``X`` of integer samples or pixels (int16 sounds, uint8
+        images, taken as they are) with a ``tol`` below 1, one step of them,
+        as :func:`~v1model.convolutional.encode` warns of its ``lam``.
 
     References
     ----------
@@ -179,6 +183,7 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
                              f"per signal of {phi!r}")
     if tol is not None:
         tol = check_nonnegative(tol, "tol")
+        warn_integer_signals(X_given, phi.ndim, "tol", tol, TOL_BELOW_STEP)
     if snr_db is not None:
         snr_db = check_positive(snr_db, "snr_db")
     if max_iter is None:

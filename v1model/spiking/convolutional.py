@@ -23,8 +23,8 @@ import numpy as np
 import xarray as xr
 
 from ..convolutional.gram import gram_matrix
-from ..convolutional.inference import as_dictionary
-from ..convolutional.operator import ConvolutionalDictionary
+from ..convolutional.inference import LAM_BELOW_STEP, as_dictionary, warn_integer_signals
+from ..convolutional.operator import CODES_GEOMETRY, ConvolutionalDictionary
 from ..inference._dictionary_cache import shared_sparse, values_of
 from ..progress import check_progress
 from ..validation import as_generator, check_bool, sample_rate_by_labels
@@ -140,7 +140,10 @@ def spiking_convolutional_lca(
         window, ``drive`` = Φᵀx (units of X); ``kernels``; with ``record_spikes``: ``spike_time``
         (s), ``spike_sample``, ``spike_kernel`` and ``spike_position`` (flat
         index into the code grid, C order) over ``spike``. Parameters,
-        stride, boundary, network size and wall times in ``attrs``.
+        stride, boundary, network size and wall times in ``attrs``; the
+        geometry (``signal_shape``, ``stride``, ``boundary``) also in the
+        attrs of ``code``, ``rate``, ``spike_count`` and ``drive``, so that
+        :func:`~v1model.convolutional.reconstruct` needs only the kernels.
 
     Raises
     ------
@@ -149,6 +152,13 @@ def spiking_convolutional_lca(
         ``tau`` given with ``tau_m``, or signals whose synapses (``n_signals *
         nnz(G)``, ~65 bytes each) would not fit in memory, before Brian2 builds
         anything.
+
+    Warns
+    -----
+    UserWarning
+        For signals of integer samples or pixels (int16 sounds, uint8 images,
+        taken as they are) with ``lam`` below 1, one step of them, as
+        :func:`~v1model.convolutional.encode` warns of them.
 
     Notes
     -----
@@ -177,6 +187,8 @@ def spiking_convolutional_lca(
     params = simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory,
                                    transient_fraction, inhibition, v_init, noise, target, seed,
                                    tau_name=tau_name)
+    # int16 sounds with a lam meant for full scale 1: every unit's drive passes it
+    warn_integer_signals(given, phi.ndim, "lam", params["lam"], LAM_BELOW_STEP)
     check_bool(record_spikes, "record_spikes")
     check_progress(progress)
     # before Brian2 builds anything; the dictionary holds the rate sound kernels carry
@@ -276,6 +288,11 @@ def _to_dataset(phi, out, drive, p, sample_rate=None) -> xr.Dataset:
                                         "units": "1"})
     ds["drive"] = (dims, drive.reshape(shape), {"long_name": "feed-forward drive Φᵀx",
                                                 "units": "units of X"})
+    # the geometry codes_dataset records on code, on every map of the units too: ds.rate
+    # alone (reconstruct's argument) needed signal_shape, which stride > 1 leaves open
+    geometry = {name: ds["code"].attrs[name] for name in CODES_GEOMETRY}
+    for name in ("rate", "spike_count", "drive"):
+        ds[name].attrs.update(geometry)
     if "spike_time" in out:
         kernel, position = np.divmod(out["spike_atom"], int(np.prod(phi.code_shape)))
         ds["spike_time"] = ("spike", out["spike_time"], {"long_name": "spike time",
