@@ -402,3 +402,28 @@ def test_check_training_is_silent_for_a_healthy_stream_and_refuses_an_unfitted_m
         sae.check_training()
     with pytest.raises(ValueError, match="not fitted yet"):
         _model("topk").check_training()
+
+
+def test_check_training_counts_the_steps_at_the_rate_set_not_the_decayed_last_one(planted):
+    # after lr_decay the last step's rate is lr / (lr_decay * n_steps): check_training
+    # took it, and on the history of a fit asked for 92,093 more steps at lr=5e-05 where
+    # the fit itself said 4,605 at lr=0.001 (the same rule: log(0.1 spread / theta) / lr)
+    import math
+    import re
+
+    X = planted[0][:500]
+    sae = SparseAutoencoder(24, "jumprelu", lam=0.05, n_steps=10, batch_size=50, lr=1e-3,
+                            lr_decay=0.5, seed=0, progress=False)
+    with pytest.warns(UserWarning, match="the median threshold ended below") as fitted:
+        sae.fit(X)
+    with pytest.warns(UserWarning, match="the median threshold ended below") as checked:
+        sae.check_training()
+    assert sae.history_["lr"].values[-1] == pytest.approx(1e-3 / 5)  # decayed to 1/5
+    theta = float(np.exp(np.median(sae._params["log_theta"])))
+    expected = math.ceil(math.log(0.1 * sae.history_.attrs["x_spread"] / theta) / 1e-3)
+    for record in (fitted, checked):
+        message = str(record[0].message)
+        assert "about lr=0.001 per step" in message
+        steps = int(re.search(r"takes at least ([\d,]+) more steps", message)[1]
+                    .replace(",", ""))
+        assert steps == expected

@@ -61,6 +61,33 @@ def test_an_integer_attr_missing_at_a_failed_point_is_float_with_nan(tmp_path):
         assert result["n_atoms"].attrs["units"] == "1"
 
 
+
+def test_the_attrs_a_point_file_records_are_not_varying_study_attrs(tmp_path):
+    """A sweep resumed over a point saved before save_dataset recorded
+    v1model_format_version (and by another v1model_version) got the variables
+    v1model_format_version ([nan, 1.]) and v1model_version: they describe the file, not
+    the study, and the result records its own in attrs."""
+    import h5netcdf
+
+    from v1model.io import FORMAT_VERSION
+    from v1model.sweep import run
+
+    output = tmp_path / "out"
+    run(_study(tmp_path), {"x": [1, 2]}, output=output, executor="serial", progress=False)
+    with h5netcdf.File(output / "points" / "000000.nc", "a") as f:  # as an older v1model
+        del f.attrs["v1model_format_version"]
+        f.attrs["v1model_version"] = "0.0.9"
+    (output / "sweep.nc").unlink()  # assembled again from the points
+    ds = run(_study(tmp_path), {"x": [1, 2]}, output=output, executor="serial",
+             progress=False)
+    saved = xr.load_dataset(output / "sweep.nc")
+    for result in (ds, saved):
+        assert "v1model_format_version" not in result.variables
+        assert "v1model_version" not in result.variables
+        assert result.attrs["v1model_format_version"] == FORMAT_VERSION
+        assert "v1model_version" not in result.attrs.get("sweep_varying_attrs_dropped", "")
+        assert result["n_atoms"].values.tolist() == [64, 128]  # the study's still vary
+
 def test_lca_sweep_declares_the_units_of_n_atoms():
     """lca-sweep's n_atoms (overcompleteness * patch_size**2) varies over a sweep of
     overcompleteness: the study gives it units."""

@@ -867,10 +867,15 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                                 for name in HISTORY_FIELDS])
         objective = self._fitted_objective
         attrs = self._history_attrs
+        # the rate setting (the last call's), as fit's checks take it: the last step's rate
+        # is lr / (lr_decay * n_steps) after a decay (5e-05 for 0.001), and the steps the
+        # threshold warning asked for came out that many times too many (92,093, not 4,605)
+        lr = attrs.get("lr_per_call", attrs.get("lr"))
+        lr = (float(np.atleast_1d(lr)[-1]) if lr is not None
+              else float(np.max(history["lr"].values)))  # a file without it: the top rate
         v = dict(activation=objective.activation, lam=objective.lam,
                  n_latents=int(self._params["decoder"].shape[0]),
-                 bandwidth=objective.bandwidth, lr=float(history["lr"].values[-1]),
-                 theta_init=attrs.get("theta_init"))
+                 bandwidth=objective.bandwidth, lr=lr, theta_init=attrs.get("theta_init"))
         spread = float(attrs.get("x_spread", np.nan))
         if v["activation"] == "jumprelu" and (np.isnan(spread)
                                               or isinstance(v["theta_init"], str)):

@@ -34,6 +34,9 @@ last), then each output's own dimensions:
   one, and become float with NaN, as outputs do, when a point lacks it (failed,
   pending, or an attr the point did not set); other varying attrs are listed
   in ``attrs["sweep_varying_attrs_dropped"]`` (their names joined by ``", "``).
+  The attrs that :func:`v1model.io.save_dataset` adds to a point's file
+  (``v1model_version``, ``v1model_format_version``) are not the study's: the
+  result records its own, however the points' files differ.
 
 Per-point variables: ``status`` ("ok", "failed" or "pending"), ``error``
 (the failed point's exception, "" otherwise), ``warnings`` (the warnings the
@@ -52,7 +55,7 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
-from ..io import FORMAT_VERSION
+from ..io import _SAVED_ATTRS, FORMAT_VERSION
 from .storage import POINT_ATTRS
 
 __all__ = ["assemble", "without_text_units"]
@@ -154,7 +157,10 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
         "long_name": "CPU time of the point's process (all its threads)", "units": "s"})
 
     point_sets = [points[i] for i in order]
-    skip = set(POINT_ATTRS) | set(grid.swept_parameters) | {"seed"}  # recorded already
+    # recorded already; and the attrs save_dataset adds to a point's file, not the study's:
+    # a sweep resumed over points saved before v1model_format_version was recorded got a
+    # variable of it (1, and NaN at those points)
+    skip = set(POINT_ATTRS) | set(grid.swept_parameters) | {"seed"} | set(_SAVED_ATTRS)
     varying, dropped = _varying_attrs(point_sets, positions, shape, dims, skip,
                                       taken=set(data_vars) | set(coords),
                                       units=spec.study.units())
