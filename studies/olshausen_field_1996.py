@@ -180,6 +180,7 @@ from v1model._frames import user_stacklevel
 from studies._checks import PREWHITENED_MEANS
 from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
+from v1model.learning import lam_units
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "olshausen-field-1996"
@@ -195,7 +196,7 @@ REFERENCE = (
 #: lam = beta * noise variance weighs a dimensionless log(1 + (a/sigma)^2), so it is in
 #: (units of X)^2; a run records its own as attrs["lam_units"], and a sweep over a fixed
 #: prior can name it in its [units] table)
-LAM_UNITS = {"l1": "units of X", "cauchy": "(units of X)^2"}
+LAM_UNITS = {prior: lam_units(prior) for prior in ("l1", "cauchy")}
 PARAMETER_UNITS = {"lam": "; ".join(f"{unit} (prior {prior!r})"
                                     for prior, unit in LAM_UNITS.items()),
                    "sigma": "1", "patch_size": "pixel", "heldout_tol": "1"}

@@ -526,6 +526,7 @@ class SparseCodingNetwork(SavedAsDataset):
             message names the closest and lists those it takes).
         """
         from .learning._data import _real_2d
+        from .inference._common import with_lam_units
         from .learning.olshausen_field import learn_dictionary
 
         for name in ("lam", "prior", "sigma", "threshold", "tau", "D0", "n_atoms", "code_var"):
@@ -576,7 +577,9 @@ class SparseCodingNetwork(SavedAsDataset):
         # whose gains no earlier state describes
         self.code_var_ = history["code_var"].values if "code_var" in history else None
         history = history.drop_vars("code_var", errors="ignore")
-        self.history_ = continue_history(self.history_, history)
+        # a history loaded from a file written before lam had its unit: lam_units was
+        # named a changed setting
+        self.history_ = continue_history(with_lam_units(self.history_), history)
         return self.history_
 
     def fit(self, X, **kwargs):

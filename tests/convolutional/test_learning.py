@@ -804,3 +804,21 @@ def test_integer_images_with_a_lam_below_their_step_are_warned_of(dtype, white):
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ConvergenceWarning)
         learn_kernels(images, 4, 5, lam=300.0, **run)
+
+
+def test_the_kernels_record_lam_in_units_of_x():
+    """lam was recorded without a unit (the patch learners' histories give "units of X"):
+    the unit-norm kernels' codes carry X's units, so images and lam ten times larger learn
+    the same kernels with 100x the objective; matching pursuit has no lam, nor its unit."""
+    images = np.random.default_rng(0).standard_normal((2, 16, 16))
+    kw = dict(stride=2, n_updates=3, seed=0, progress=False, crop_size=8, dtype="float64")
+    small = learn_kernels(images, 4, 4, lam=0.2, **kw)
+    large = learn_kernels(10 * images, 4, 4, lam=2.0, **kw)
+    for ds in (small, large):
+        assert ds.attrs["lam_units"] == "units of X"
+        assert ds["objective"].attrs["units"] == "(units of X)^2"
+    np.testing.assert_allclose(large["kernels"], small["kernels"], atol=1e-10)
+    np.testing.assert_allclose(large["objective"], 100 * small["objective"], rtol=1e-10)
+    mp = learn_kernels(images, 4, 4, method="mp", n_nonzero=4, stride=2, n_updates=1, seed=0,
+                       progress=False, crop_size=8)
+    assert mp.attrs["lam"] == mp.attrs["lam_units"] == "None"

@@ -35,6 +35,8 @@ def test_lam_units_are_those_of_the_priors_energy(tmp_path, prior):
     expected = {"l1": saved["codes"].attrs["units"], "cauchy": energy}[prior]
     assert saved["codes"].attrs["units"] == {"l1": "units of X", "cauchy": "1"}[prior]
     assert saved.attrs["lam_units"] == expected
+    # the learner's history says the same (it recorded lam with no unit)
+    assert saved.attrs["learning_lam_units"] == expected
 
 
 def test_study_show_gives_lams_units_for_each_prior(capsys):

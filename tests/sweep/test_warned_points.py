@@ -197,3 +197,29 @@ def test_status_does_not_name_points_by_a_spec_edited_since(study, tmp_path):
     lines = status(out).summary().splitlines()
     assert "  failed point 5 (x=3.0, replicate=1): ValueError: diverged at x=3.0" in lines
     assert not any("x=4.0" in line for line in lines), lines
+
+
+def test_status_of_a_manifest_without_the_grid_shape_names_no_replicate(study, tmp_path):
+    """The fallback labels took the replicate from the manifest's shape, whose last entry
+    a manifest with dims but no shape (none that v1model wrote: both came in together;
+    one edited or written by hand) lacks: status raised an IndexError. Its points are
+    named by their records' values, without a replicate it cannot know."""
+    flag = tmp_path / "fail"
+    flag.touch()
+    out = tmp_path / "sweep"
+    _replicated(study, out, flag)
+    spec = out / "spec.toml"  # edited since: the labels come from the fallback
+    spec.write_text(spec.read_text().replace("x = [1.0, 2.0, 3.0]", "x = [1.0, 2.0, 4.0]"))
+    manifest = out / "sweep.json"
+    info = json.loads(manifest.read_text())
+    assert info["dims"] == ["x", "replicate"] and info["shape"] == [3, 2]
+    for shape in (None, [], [3], [3, 0], [3, "two"]):  # absent, short, or not a count
+        if shape is None:
+            info.pop("shape", None)
+        else:
+            info["shape"] = shape
+        manifest.write_text(json.dumps(info))
+        st = status(out)
+        assert st.coordinates == {4: {"x": 3.0}, 5: {"x": 3.0}}, (shape, st.coordinates)
+        assert "  failed point 5 (x=3.0): ValueError: diverged at x=3.0" in \
+            st.summary().splitlines()

@@ -27,7 +27,7 @@ from .._blas import blas_threads_for_step
 from .._frames import user_stacklevel
 from .._windows import max_window_norm as _max_window_norm
 from ..inference._common import (UNCONVERGED_HISTORY, NotConvergedTally, caller_settings,
-                                 check_products_in_range, discard_not_converged)
+                                 check_products_in_range, discard_not_converged, lam_units)
 from ..io import UPDATES_BEFORE, count_coord, seed_attr
 from ..learning._atoms import normalize_rows
 from ..progress import check_progress, progress_bar
@@ -214,7 +214,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         (``lag`` in s with ``sample_rate``), unit norm; over ``update``:
         ``objective``, ``reconstruction_error``, ``fraction_active``,
         ``kernel_change``, ``n_reseeded``, ``n_unconverged`` and ``elapsed``
-        (s); every parameter in ``attrs``.
+        (s); every parameter in ``attrs``, with ``lam_units`` ("units of X";
+        ``"None"`` for ``method="mp"``, as ``lam``).
 
     References
     ----------
@@ -389,7 +390,10 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
     # None: the unused kernels are left, and duplicates still looked for at this interval
     check_every = DUPLICATE_CHECK_EVERY if reseed_patience is None else reseed_patience
     params = dict(n_kernels=n_kernels, kernel_size=list(kernel_size), stride=list(stride),
-                  lam="None" if lam is None else lam, n_updates=n_updates, batch_size=batch_size,
+                  lam="None" if lam is None else lam,
+                  # unit-norm kernels: codes, and so lam, in units of X (as the learners')
+                  lam_units="None" if lam is None else lam_units("l1"),
+                  n_updates=n_updates, batch_size=batch_size,
                   crop_size=list(crop_size), learning_rate=learning_rate, method=method,
                   # matching pursuit has no threshold: "soft" and "hard" ran the same
                   # signed spikes (the network passes its own), "nonneg" positive ones

@@ -410,6 +410,7 @@ class ConvolutionalNetwork(SavedAsDataset):
             ``kwargs``, a ``method`` the network's threshold cannot use, or a
             ``sample_rate`` other than the network's or given for images.
         """
+        from ..inference._common import with_lam_units
         from .learning import learn_kernels
 
         for name in ("lam", "threshold", "stride", "boundary", "init", "kernel_size",
@@ -447,7 +448,8 @@ class ConvolutionalNetwork(SavedAsDataset):
             history["elapsed"] = elapsed.copy(
                 data=elapsed.values + float(self.history_["elapsed"][-1]))
         # the second call's alone was kept before, though it went on from the first's kernels
-        self.history_ = continue_history(self.history_, history)
+        # (a history saved before lam had its unit: lam_units was named as changed)
+        self.history_ = continue_history(with_lam_units(self.history_), history)
         return self.history_.assign(kernels=ds["kernels"])
 
     def fit(self, images, **kwargs) -> "ConvolutionalNetwork":

@@ -81,6 +81,53 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None, x_na
 
 #: ``long_name`` of labelled codes (:func:`labelled_codes`)
 CODES_LONG_NAME = "sparse codes"
+#: the priors :func:`lam_units` knows
+LAM_PRIORS = ("l1", "cauchy")
+
+
+def lam_units(prior: str = "l1", x_units: str | None = None) -> str:
+    """The unit of ``lam``, as the learners, studies and codes record it (``lam_units``).
+
+    The energy ``0.5 ||x - a D||^2 + penalty`` is in (units of X)^2. The L1 prior's
+    ``lam ||a||_1`` (and the hard threshold's ``lam^2/2 ||a||_0``) weighs codes of
+    unit-norm atoms, which carry X's units: ``lam`` is in units of X. The Cauchy
+    prior's ``lam sum log(1 + (a/sigma)^2)`` weighs a dimensionless cost: ``lam`` is in
+    (units of X)^2.
+
+    Parameters
+    ----------
+    prior : {"l1", "cauchy"}, default "l1"
+        The sparseness prior ``lam`` weighs.
+    x_units : str, optional
+        X's own units (e.g. a DataArray's ``attrs["units"]``); default "units of X".
+
+    Returns
+    -------
+    str
+        ``x_units`` (``"units of X"``) for ``"l1"``, ``"(x_units)^2"`` for ``"cauchy"``.
+    """
+    if prior not in LAM_PRIORS:
+        raise ValueError(f"prior must be one of {LAM_PRIORS}, got {prior!r}")
+    x = x_units or "units of X"
+    return x if prior == "l1" else f"({x})^2"
+
+
+def with_lam_units(history):
+    """A learner's ``history`` (an xarray.Dataset) recorded before ``lam`` had its unit,
+    given the ``lam_units`` its ``prior`` (default "l1") and ``lam`` say ("None" with a
+    ``lam`` of "None"), so that the next call's ``continue_history`` does not name
+    ``lam_units`` as a changed setting; ``history`` itself when it has one, is None, or
+    changed its ``prior`` or ``lam`` between calls (the unit of each call is not kept)."""
+    if history is None or "lam_units" in history.attrs or any(
+            f"{key}_per_call" in history.attrs for key in ("prior", "lam", "lam_units")):
+        return history
+    lam = history.attrs.get("lam")
+    prior = history.attrs.get("prior", "l1")
+    if prior not in LAM_PRIORS:  # an unknown prior: leave the record as it was
+        return history
+    out = history.copy()
+    out.attrs["lam_units"] = "None" if lam is None or lam == "None" else lam_units(prior)
+    return out
 
 
 def labelled_codes(out, X, atoms, **attrs):
@@ -94,7 +141,9 @@ def labelled_codes(out, X, atoms, **attrs):
     or the dictionary (a DataArray's ``atom`` coordinate; 0, 1, ... without one, or for
     an array). The attrs hold ``long_name``, ``units`` (``X``'s, else "units of X":
     codes of unit-norm atoms carry the units of ``X``; a ``units`` in ``attrs`` wins, as
-    the Cauchy prior's dimensionless codes give "1"), those of codes labelled already
+    the Cauchy prior's dimensionless codes give "1"), with a ``lam`` its
+    ``lam_units`` (:func:`lam_units` of the ``prior`` in attrs, "l1" without one, in
+    ``X``'s units), those of codes labelled already
     (``encode``'s, relabelled by the network), ``attrs`` (None dropped, bools as ints,
     as netCDF keeps them) and the codes' ``dtype``. Anything but a DataArray ``X`` gives
     ``out`` as it is: plain arrays in, plain arrays out. Returned bare, the codes of a
@@ -119,9 +168,12 @@ def labelled_codes(out, X, atoms, **attrs):
     # patches (sample, y, x) without their attrs (a.u. patches gave codes in "units of X")
     kept = dict(codes.attrs) if isinstance(codes, xr.DataArray) else {}
     # the codes' own dtype: lca's ivp path returns float64 whatever dtype was asked
-    codes = xr.DataArray(A, dims=CODE_DIMS, coords=coords, attrs={
-        "long_name": CODES_LONG_NAME, **kept, "units": X.attrs.get("units", "units of X"),
-        **attrs, "dtype": A.dtype.name})
+    attrs = {"long_name": CODES_LONG_NAME, **kept,
+             "units": X.attrs.get("units", "units of X"), **attrs, "dtype": A.dtype.name}
+    if attrs.get("lam") is not None:
+        # lam had no unit beside the codes' own (the learners' histories record one)
+        attrs["lam_units"] = lam_units(attrs.get("prior", "l1"), X.attrs.get("units"))
+    codes = xr.DataArray(A, dims=CODE_DIMS, coords=coords, attrs=attrs)
     return codes if rest is None else (codes, *rest)
 
 

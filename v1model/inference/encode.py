@@ -178,7 +178,8 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
         DataArray over (sample, atom) with ``X``'s sample labels, the atom
         labels of a DataArray ``D`` (else 0, 1, ...), ``units`` (``X``'s) and
         the settings (``method``, ``lam`` or ``n_nonzero``, ``tol``,
-        ``positive``, ``dtype``) in attrs; for an array ``X``, an ndarray.
+        ``positive``, ``dtype``; with ``lam``, ``lam_units``, ``X``'s units as
+        the codes') in attrs; for an array ``X``, an ndarray.
     history : xarray.Dataset, optional
         Per-iteration history (dim ``iteration``), with ``return_history``.
 

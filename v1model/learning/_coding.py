@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..inference import L1_METHODS, METHODS, encode
-from ..inference._common import check_threshold_positive
+from ..inference._common import check_threshold_positive, lam_units
 from ..inference.encode import check_method_params
 from ..validation import check_bool, check_choice, check_dtype, check_int, check_positive
 
@@ -102,7 +102,7 @@ class Coder:
         if self.lam is not None:
             # the objective is in (units of X)^2 and the codes of unit-norm atoms in units
             # of X (encode's), so lam |a| and lam^2/2 ||a||_0 both make lam one of X's
-            described["lam_units"] = "units of X"
+            described["lam_units"] = lam_units("l1")
         return described
 
 

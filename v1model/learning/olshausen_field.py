@@ -58,7 +58,8 @@ from ..validation import (
     image_atom_shape,
 )
 from ..inference._common import (UNCONVERGED_HISTORY, check_products_in_range,
-                                 check_warm_start, tally_not_converged, warn_not_converged)
+                                 check_warm_start, lam_units, tally_not_converged,
+                                 warn_not_converged)
 from ..io import UPDATES_BEFORE, clean_attrs, count_coord, flatten_nested, seed_attr
 from ._data import check_training_rows
 from ._history import relative_error
@@ -695,7 +696,9 @@ def learn_dictionary(
         are never exactly zero, the fraction with ``|a| > sigma``),
         ``learning_rate``, ``dictionary_change``; the parameters in ``attrs``
         (``sigma``, ``var_goal``, ``gain_rate`` and ``var_eta`` are ``"None"``
-        for ``prior="l1"``, which uses none of them).
+        for ``prior="l1"``, which uses none of them; ``lam_units``,
+        :func:`~v1model.learning.lam_units`: "units of X" for the L1 prior, "(units
+        of X)^2" for the Cauchy prior).
         For ``prior="l1"`` and ``inference="map"`` also ``n_unconverged``, the
         samples of the update's minibatch that the solver left short of its
         ``tol`` (warned of once at the end of the run, naming
@@ -978,7 +981,9 @@ def learn_dictionary(
     _warn_if_unsettled(records, lr)
     _warn_duplicated_atoms(D, D0 is not None)
     history = _history(records, dict(
-        n_atoms=n_atoms, n_features=p, lam=lam, prior=prior, threshold=threshold,
+        n_atoms=n_atoms, n_features=p, lam=lam,
+        # the L1 (and L0) penalty weighs codes in units of X, the Cauchy one a pure number
+        lam_units=lam_units(prior), prior=prior, threshold=threshold,
         tau=tau, n_updates=n_updates, batch_size=batch_size, lr=lr, lr_final=lr_final,
         inference=(inference if prior == "l1" else "L-BFGS MAP" if inference == "map"
                    else f"sparsenet: CG, {SPARSENET_CG_STEPS} iterations"),

@@ -882,9 +882,13 @@ def _coordinates(output: Path, info: dict, state) -> dict:
     # was edited: the values a failure record keeps, the replicate from the grid's shape
     dims, shape = list(info.get("dims", ())), list(info.get("shape", ()))
     out = {i: dict(record.get("params", {})) for i, record in state.failed.items()}
-    if dims[-1:] == [REPLICATE_DIM]:
+    # a manifest with dims but no shape (none that v1model wrote; one edited by hand)
+    # raised an IndexError here: without the count, no replicate is named
+    n_replicates = shape[-1] if len(shape) == len(dims) else None
+    if (dims[-1:] == [REPLICATE_DIM] and isinstance(n_replicates, int)
+            and not isinstance(n_replicates, bool) and n_replicates > 0):
         for i in out:
-            out[i][REPLICATE_DIM] = i % int(shape[-1])
+            out[i][REPLICATE_DIM] = i % n_replicates
     return out
 
 
