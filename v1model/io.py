@@ -861,7 +861,7 @@ FORMAT_VERSION_ATTR = "v1model_format_version"
 #: tell files of a new layout from older ones and no attr or variable they have tells
 #: (a variable whose meaning changed). v1model_version could not tell: it stays "0.1.0"
 #: across such changes, and the loaders went by whether an attr was there. 1: the first
-#: files that record it (8 Dec 2026); every file before reads as 0
+#: files that record it (7 Dec 2026); every file before reads as 0
 FORMAT_VERSION = 1
 
 

@@ -71,7 +71,8 @@ def test_zero_signals_and_warm_start_at_optimum(natural_patches, patch_dictionar
 
 
 def test_unknown_step_lists_the_valid_ones(natural_patches, patch_dictionary):
-    with pytest.raises(ValueError, match="step must be one of 'backtracking', 'constant'; got 'bb'"):
+    with pytest.raises(ValueError,
+                       match="step must be one of 'backtracking', 'constant'; got 'bb'"):
         fista(natural_patches[:2], patch_dictionary, LAM, step="bb")
 
 

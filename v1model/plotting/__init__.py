@@ -11,7 +11,8 @@ from .analysis import (plot_babel_curves, plot_gabor_tiling, plot_nx_ny,
                        plot_orientation_frequency, plot_rf_comparison, plot_sparseness_histograms,
                        plot_sparseness_tradeoff, plot_tuning_curves)
 __all__ += ["plot_gabor_tiling", "plot_orientation_frequency", "plot_nx_ny", "plot_tuning_curves",
-            "plot_sparseness_histograms", "plot_babel_curves", "plot_rf_comparison", "plot_sparseness_tradeoff"]
+            "plot_sparseness_histograms", "plot_babel_curves", "plot_rf_comparison",
+            "plot_sparseness_tradeoff"]
 from .spiking import (plot_code_scatter, plot_error_vs_time, plot_inhibition_vs_overlap,
                       plot_raster, plot_rate_distribution)
 __all__ += ["plot_raster", "plot_code_scatter", "plot_error_vs_time", "plot_rate_distribution",
