@@ -631,9 +631,9 @@ def _pil_pixels(image):
     mode = image.mode
     # a 2- or 4-bit gray PNG's transparent level, compared unscaled with its levels scaled
     # to 8 bits: the transparent pixels kept their gray (level 1 of 0-3: 1/3, not white)
-    scale = _gray_png_scale(image) if _has_transparent_colour(image) else 1
-    if _has_transparent_colour(image) and (mode == "1" or mode.startswith("I;16")
-                                           or scale > 1):
+    keyed = _has_transparent_colour(image)  # once: a 16-bit RGB PNG's reads its header
+    scale = _gray_png_scale(image) if keyed else 1
+    if keyed and (mode == "1" or mode.startswith("I;16") or scale > 1):
         # a 1-, 2-, 4- or 16-bit gray PNG's transparent level: imread dropped it (a
         # transparent pixel kept its level where documented as white), and convert("RGBA")
         # would take 16 bits to 8; gray + alpha instead, at the pixels' own depth
@@ -643,7 +643,7 @@ def _pil_pixels(image):
                         else (gray.astype(np.uint16), np.iinfo(np.uint16).max))
         alpha = np.where(gray == image.info["transparency"] * scale, 0, opaque)
         return np.dstack([gray, alpha.astype(gray.dtype)])
-    if _has_transparent_colour(image):
+    if keyed:
         image = image.convert("RGBA")
     elif mode not in _PIL_READ_AS_THEY_ARE and not mode.startswith("I;16"):
         image = image.convert("RGBA" if mode in ("PA", "La", "RGBa") else "RGB")

@@ -830,7 +830,7 @@ def learn_sailnet(
             # the thresholds this batch was coded with, for the warning below
             # (p = n_steps asks for a spike at every step: nothing to warn of)
             saturated = not saturated_said and p < n_steps and Y.max() >= n_steps
-            lowest_theta = float(theta.min())
+            lowest_theta = float(theta.min()) if saturated else None  # not every update
             theta += gamma * (mean_y - p)
             rate_avg = (1 - eta_average) * rate_avg + eta_average * mean_y
             # a sum per array: cheap, and non-finite as soon as one entry is
