@@ -222,7 +222,10 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     names : list of str
         The files' paths relative to ``folder``, in the order the waveforms
         come in: natural order, numbers in the names compared as numbers
-        (``2.wav`` before ``10.wav``, ``spk2/0.wav`` before ``spk10/0.wav``),
+        (``2.wav`` before ``10.wav``, ``spk2/0.wav`` before ``spk10/0.wav``) and
+        letters in either case alike (``take1.wav`` before ``TAKE2.WAV``; until
+        2026-12-08 upper-case names came first, so that the segments a seed draws
+        from such a folder are not those of earlier versions),
         as :func:`stimuli.load_images` reads sparsenet raw files; their names
         when ``pattern`` has no folder part (``speaker1/0.wav`` for
         ``"**/*.wav"``).

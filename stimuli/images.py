@@ -14,6 +14,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -80,7 +81,10 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         ``"skimage"``: the natural photographs of :data:`SKIMAGE_SCENES`
         (ten) that the installed scikit-image bundles, centre-cropped to
         squares and resized to ``size`` (default 256) pixels; those a version
-        lacks are warned of by name (none at all is an error).
+        lacks are warned of by name (none at all is an error), and so are
+        those a ``size`` above their shorter side enlarges (interpolated
+        pixels; the smallest, chelsea.png, has 300: ``size=1024`` enlarges it
+        3.4x), naming the most enlarged.
         A path to a ``.mat`` file in Olshausen's format (``IMAGES.mat`` or
         ``IMAGES_RAW.mat``: key ``IMAGES`` or ``IMAGESr``, shape
         (height, width, n_images), MATLAB's layout). A shape that reads as
@@ -136,7 +140,12 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         their file names, numbers compared as numbers: ``img2.png`` before
         ``img10.png`` (the order of plain text, before 2026-12-07, put
         ``img10.png`` first), sparsenet raw files ``image2`` before
-        ``image10``.
+        ``image10``; and letters in either case alike, ``img_1.png`` before
+        ``IMG_2.png``, names that differ only in case in the order of plain
+        text (``IMG_1.png`` before ``img_1.png``). Until 2026-12-08 upper-case
+        names all came first: for a folder of names in both cases, the
+        images kept, and what a seed draws from them (patches, results), are
+        not those of earlier versions.
     name : str, default "source"
         The caller's name of ``source`` (e.g. ``"images"``), used in messages.
     progress : bool or None, default None
@@ -236,9 +245,11 @@ def _array_images(source, name="source"):
         # palette one its palette's indices taken for gray levels; a phone's portrait, opened,
         # came out on its side (its EXIF orientation)
         orientation = source.getexif().get(0x0112, 1)
+        png = None
         if source.format == "PNG" and getattr(source, "filename", ""):  # opened, as its file
-            _warn_png_read_at_8_bits([source.filename], name)
-        source = _to_gray(_exif_oriented(_pil_pixels(source), orientation))
+            png = _png_header(source.filename)  # read once, for the warning and the pixels
+            _warn_png_read_at_8_bits([source.filename], [png], name)
+        source = _to_gray(_exif_oriented(_pil_pixels(source, png), orientation))
     elif not hasattr(source, "dtype") and hasattr(source, "__array_interface__"):
         source = np.asarray(source)
     if _is_colour_array(source, name):
@@ -535,8 +546,10 @@ def _to_gray(image):
     return image.astype(np.float64)
 
 
-def _imread(path):
-    """An image file as an array, CMYK files (print JPEGs and TIFFs) converted to RGB.
+def _imread(path, png):
+    """An image file as an array, CMYK files (print JPEGs and TIFFs) converted to RGB;
+    ``png`` is its :func:`_png_header` (None for a file that is not a PNG), read by the
+    caller, once for both the pixels and the warning of :func:`_warn_png_read_at_8_bits`.
 
     ``skimage.io.imread`` gives a CMYK file's four ink channels, which the RGBA path of
     :func:`_to_gray` would take for colour and alpha (a CMYK JPEG came out all white).
@@ -558,10 +571,10 @@ def _imread(path):
                     f"a file of {pages} pages (a multi-page TIFF, an animation): one picture "
                     "per file is read; save the pages as separate files, or read them "
                     "yourself and pass the array (n_images, height, width)")
-            if image.mode == "CMYK" or _has_transparent_colour(image):
+            if image.mode == "CMYK" or _has_transparent_colour(image, png):
                 # a PNG's transparent colour (tRNS chunk; palette PNGs): imread drops it, and
                 # the hidden colour underneath came out where an alpha channel gives white
-                return _exif_oriented(_pil_pixels(image), orientation)
+                return _exif_oriented(_pil_pixels(image, png), orientation)
     except OSError as exc:  # not a file Pillow reads (e.g. some TIFFs): imread decides
         unread = exc
     try:
@@ -591,48 +604,48 @@ def _is_pil_image(source):
     return pil is not None and isinstance(source, pil.Image)
 
 
-def _has_transparent_colour(image):
+def _has_transparent_colour(image, png=None):
     """Whether the PIL image ``image`` has a transparent colour (a PNG's tRNS chunk) that
     :func:`_pil_pixels` turns into alpha: palette, gray (1, 2, 4, 8 or 16 bits) and 8-bit
     RGB ones. A 16-bit RGB PNG's is not applied (:func:`_warn_png_read_at_8_bits` says
     so): Pillow compared its 16-bit colour with the pixels' 8 bits, so a transparent black
-    whitened every pixel below level 256 of 65535 (8 of 64 on a dim gradient)."""
+    whitened every pixel below level 256 of 65535 (8 of 64 on a dim gradient). ``png``:
+    the :func:`_png_header` of its file, or None (no file: the raw mode of its data, while
+    it is not loaded, tells its depth)."""
     if "transparency" not in image.info:
         return False
     if image.mode == "RGB" and image.format == "PNG":
-        filename = getattr(image, "filename", "")
-        header = _png_header(filename) if filename else None
         tile = getattr(image, "tile", None)
-        if (header is not None and header[0] == 16) or (tile and tile[0][3] == "RGB;16B"):
+        if (png is not None and png.depth == 16) or (tile and tile[0][3] == "RGB;16B"):
             return False
     return image.mode in ("P", "1", "L", "RGB") or image.mode.startswith("I;16")
 
 
-def _gray_png_scale(image):
+def _gray_png_scale(image, png=None):
     """The factor by which Pillow scaled the levels of the gray PNG ``image`` that it reads
     as mode ``"L"``: 85 for 2 bits a pixel, 17 for 4 (levels 0-3 and 0-15 to 0-255), else
-    1. Its transparent level (tRNS) stays unscaled in ``image.info``."""
+    1. Its transparent level (tRNS) stays unscaled in ``image.info``. ``png``: the
+    :func:`_png_header` of its file, or None."""
     if image.mode != "L" or image.format != "PNG":
         return 1
-    filename = getattr(image, "filename", "")
-    header = _png_header(filename) if filename else None
-    if header is not None:
-        depth = header[0]
+    if png is not None:
+        depth = png.depth
     else:  # no file to read (a stream): the raw mode of an image not yet loaded says
         tile = getattr(image, "tile", None)
         depth = {"L;2": 2, "L;4": 4}.get(tile[0][3] if tile else None, 8)
     return 255 // (2**depth - 1) if depth in (2, 4) else 1
 
 
-def _pil_pixels(image):
+def _pil_pixels(image, png=None):
     """The pixels of the PIL image ``image`` as gray (+ alpha), RGB or RGBA values, which
     :func:`_to_gray` takes: a palette's colours (not its indices), CMYK and other colour
-    spaces as RGB, a transparent colour (a PNG's tRNS chunk) as alpha."""
+    spaces as RGB, a transparent colour (a PNG's tRNS chunk) as alpha. ``png``: the
+    :func:`_png_header` of its file, or None (no file, or not a PNG)."""
     mode = image.mode
     # a 2- or 4-bit gray PNG's transparent level, compared unscaled with its levels scaled
     # to 8 bits: the transparent pixels kept their gray (level 1 of 0-3: 1/3, not white)
-    keyed = _has_transparent_colour(image)  # once: a 16-bit RGB PNG's reads its header
-    scale = _gray_png_scale(image) if keyed else 1
+    keyed = _has_transparent_colour(image, png)
+    scale = _gray_png_scale(image, png) if keyed else 1
     if keyed and (mode == "1" or mode.startswith("I;16") or scale > 1):
         # a 1-, 2-, 4- or 16-bit gray PNG's transparent level: imread dropped it (a
         # transparent pixel kept its level where documented as white), and convert("RGBA")
@@ -661,7 +674,8 @@ def _exif_oriented(image, orientation):
 def _load_skimage(size):
     """The :data:`SKIMAGE_SCENES` this scikit-image ships, gray and squared to ``size``;
     those it lacks are warned of, by name (other versions ship other sets: the missing
-    ones were skipped unsaid, and fewer than ten pictures came back)."""
+    ones were skipped unsaid, and fewer than ten pictures came back), and so are those
+    ``size`` enlarges (:func:`_warn_enlarged_photographs`)."""
     import skimage
 
     folder, files, missing = _skimage_files()
@@ -677,7 +691,37 @@ def _load_skimage(size):
             f"{len(missing)} of the {len(SKIMAGE_SCENES)} photographs read "
             f"({', '.join(missing)}; looked for in {str(folder)!r}): {len(files)} are "
             "loaded", UserWarning, stacklevel=user_stacklevel())
-    return np.stack([_square(_to_gray(_imread(f)), size) for f in files])
+    shapes, squares = [], []
+    for f in files:
+        picture = _to_gray(_imread(f, _png_header(f)))
+        shapes.append(picture.shape)
+        squares.append(_square(picture, size))
+    _warn_enlarged_photographs([f.name for f in files], shapes, size)
+    return np.stack(squares)
+
+
+def _warn_enlarged_photographs(names, shapes, size):
+    """Warn when ``size`` enlarges some of the embedded photographs (``names``, of
+    ``shapes`` as read), naming the most enlarged: the pixels an enlargement adds are
+    interpolated, with none of a photograph's detail above its own resolution, and its
+    whitened spectrum is (nearly) empty up there, where the filter passes most
+    (``size=1024`` enlarged chelsea.png's 300 x 451 pixels 3.4x, unsaid). Warned, not
+    refused: a size is the user's to choose (pictures to look at, a test at one size)."""
+    small = [(name, shape) for name, shape in zip(names, shapes) if min(shape) < size]
+    if not small:
+        return
+    name, (h, w) = min(small, key=lambda item: min(item[1]))
+    side = min(h, w)
+    some = ("1 of the" if len(small) == 1 else f"{len(small)} of the") + f" {len(names)}"
+    warnings.warn(
+        f"source='skimage', size={size} enlarges {some} photographs, "
+        f"{'' if len(small) == 1 else 'the most '}{name!r} "
+        f"({h} x {w} pixels, squared {side} x {side}) {size / side:.2f}x: the pixels an "
+        "enlargement adds are interpolated, with no detail of a natural image above the "
+        "photograph's own resolution; pass size="
+        f"{min(min(shape) for shape in shapes)} or less to keep every photograph at its own "
+        "resolution or below, or a folder of larger pictures", UserWarning,
+        stacklevel=user_stacklevel())
 
 
 def _skimage_files():
@@ -786,11 +830,12 @@ def _square_copy(image, size):
     return np.array(_square(image, size))
 
 
-def _read_image_file(f, name="source", what=None):
-    """The picture file ``f`` in gray (``what``: how messages name it)."""
+def _read_image_file(f, name="source", what=None, png=None):
+    """The picture file ``f`` in gray (``what``: how messages name it; ``png``: its
+    :func:`_png_header`, None if it is no PNG)."""
     what = what or f"image file {str(f)!r}"
     try:
-        image = _to_gray(_imread(f))
+        image = _to_gray(_imread(f, png))
     except Exception as exc:  # noqa: BLE001 - report which file failed
         raise ValueError(f"{name}: cannot read {what}: {exc}") from exc
     _check_finite(image, name, what)
@@ -799,10 +844,13 @@ def _read_image_file(f, name="source", what=None):
 
 def _read_image_files(files, size, name="source", progress=None):
     """The picture files ``files`` as one stack (:func:`_read_pictures`), their 16-bit
-    colour PNGs warned of (:func:`_warn_png_read_at_8_bits`)."""
-    images = _read_pictures(files, lambda f: _read_image_file(f, name), size, name, progress,
-                            [repr(str(f)) for f in files], files)
-    _warn_png_read_at_8_bits(files, name)
+    colour PNGs warned of (:func:`_warn_png_read_at_8_bits`). Each PNG's header is read
+    once, for its pixels and for the warning (it was read up to three times a file)."""
+    headers = [_png_header(f) for f in files]
+    images = _read_pictures(list(range(len(files))),
+                            lambda i: _read_image_file(files[i], name, png=headers[i]), size,
+                            name, progress, [repr(str(f)) for f in files], files)
+    _warn_png_read_at_8_bits(files, headers, name)
     return images
 
 
@@ -811,56 +859,60 @@ def _read_image_files(files, size, name="source", progress=None):
 _PNG_TYPES_READ_AT_8_BITS = {2: "RGB", 4: "gray + alpha", 6: "RGBA"}
 
 
+class _PngHeader(NamedTuple):
+    """What :func:`_png_header` reads of a PNG file before its pixels."""
+
+    depth: int  #: bits a sample (1, 2, 4, 8 or 16)
+    colour_type: int  #: 0 gray, 2 RGB, 3 palette, 4 gray + alpha, 6 RGBA
+    transparent: bool  #: whether it has a transparent colour (a tRNS chunk)
+
+
 def _png_header(path):
-    """``(bit depth, colour type)`` of the PNG file ``path``, from its IHDR chunk; None for
-    a file that is not a PNG or cannot be read."""
+    """The :class:`_PngHeader` of the PNG file ``path``, told by its content (a PNG saved
+    as ``.jpg`` too), in one reading of the file: its IHDR chunk, then its chunks up to
+    the image data (IDAT), before which a tRNS chunk comes; None for a file that is not a
+    PNG or cannot be read."""
     try:
         with open(path, "rb") as f:
             head = f.read(26)
-    except OSError:
-        return None
-    # the signature (8 bytes), then the IHDR chunk: its length and type (8), width and
-    # height (8), bit depth (byte 24) and colour type (byte 25)
-    if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-        return None
-    return head[24], head[25]
-
-
-def _png_has_transparent_colour(path):
-    """Whether the PNG file ``path`` has a tRNS chunk (a transparent colour), which comes
-    before its image data (IDAT); False for a file that cannot be read."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(8)  # the signature
-            while len(head := f.read(8)) == 8:  # each chunk: its length and type
-                kind = head[4:]
+            # the signature (8 bytes), then the IHDR chunk: its length and type (8), width
+            # and height (8), bit depth (byte 24) and colour type (byte 25)
+            if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+                return None
+            f.seek(8 + 8 + int.from_bytes(head[8:12], "big") + 4)  # past IHDR and its CRC
+            transparent = False
+            while len(chunk := f.read(8)) == 8:  # each chunk: its length and type
+                kind = chunk[4:]
                 if kind in (b"tRNS", b"IDAT", b"IEND"):
-                    return kind == b"tRNS"
-                f.seek(int.from_bytes(head[:4], "big") + 4, os.SEEK_CUR)  # data and CRC
+                    transparent = kind == b"tRNS"
+                    break
+                f.seek(int.from_bytes(chunk[:4], "big") + 4, os.SEEK_CUR)  # data and CRC
     except OSError:
-        pass
-    return False
-
-
-def _png_read_at_8_bits(path):
-    """The kind of 16-bit colour pixels (``"RGB"``, ``"gray + alpha"``, ``"RGBA"``) of the
-    PNG file ``path``, which Pillow reads at 8 bits; None for any other file. Told by its
-    content, as Pillow tells it: a PNG saved as ``.jpg`` was read at 8 bits unwarned."""
-    header = _png_header(path)
-    if header is None or header[0] != 16:
         return None
-    return _PNG_TYPES_READ_AT_8_BITS.get(header[1])
+    return _PngHeader(head[24], head[25], transparent)
 
 
-def _warn_png_read_at_8_bits(files, name):
-    """Warn, once for ``files``, of their 16-bit colour PNGs (:func:`_png_read_at_8_bits`):
-    Pillow gives them at 8 bits, so a dim 16-bit RGB picture (levels 0-2000 of 65535) came
-    back with 8 gray levels instead of ~2000, and whitened 34% away from its own pixels,
-    while the same picture as a 16-bit TIFF or gray PNG was read whole."""
-    lost = [(f, kind) for f in files if (kind := _png_read_at_8_bits(f)) is not None]
+def _png_read_at_8_bits(png):
+    """The kind of 16-bit colour pixels (``"RGB"``, ``"gray + alpha"``, ``"RGBA"``) of the
+    PNG whose :func:`_png_header` is ``png``, which Pillow reads at 8 bits; None for any
+    other file (``png`` None). Told by its content, as Pillow tells it: a PNG saved as
+    ``.jpg`` was read at 8 bits unwarned."""
+    if png is None or png.depth != 16:
+        return None
+    return _PNG_TYPES_READ_AT_8_BITS.get(png.colour_type)
+
+
+def _warn_png_read_at_8_bits(files, headers, name):
+    """Warn, once for ``files`` (of :func:`_png_header` ``headers``, read by the caller),
+    of their 16-bit colour PNGs (:func:`_png_read_at_8_bits`): Pillow gives them at 8
+    bits, so a dim 16-bit RGB picture (levels 0-2000 of 65535) came back with 8 gray
+    levels instead of ~2000, and whitened 34% away from its own pixels, while the same
+    picture as a 16-bit TIFF or gray PNG was read whole."""
+    lost = [(f, kind, png) for f, png in zip(files, headers)
+            if (kind := _png_read_at_8_bits(png)) is not None]
     if not lost:
         return
-    f, kind = lost[0]
+    f, kind, _ = lost[0]
     if len(files) == 1:
         what, its, them = f"{str(f)!r} is a PNG of 16-bit {kind} pixels", "its", "it"
     else:
@@ -869,7 +921,7 @@ def _warn_png_read_at_8_bits(files, name):
                 f"pixels (the first, {str(f)!r}, 16-bit {kind})")
         its, them = "their", "them"
     # an RGB one's transparent colour is 16-bit too: not applied (_has_transparent_colour)
-    keyed = [f for f, kind in lost if kind == "RGB" and _png_has_transparent_colour(f)]
+    keyed = [f for f, kind, png in lost if kind == "RGB" and png.transparent]
     unkeyed = "" if not keyed else (
         f"; {'its' if len(files) == 1 else f'the {len(keyed)} with a'} transparent colour "
         "(tRNS, 16-bit) cannot be told at 8 bits and is not applied: transparent pixels "
@@ -934,6 +986,7 @@ def _read_picture_list(items, size, name="source", progress=None):
     files (:func:`_read_pictures`): as a stack of one shape, they were refused as "not a
     numeric array" when the arrays differed in size, and a list of paths in any case."""
     labels, paths = [], []
+    headers = {}  # the _png_header of each picture file, by its index: read once
     for i, item in enumerate(items):
         label = f"{name}[{i}]"
         if isinstance(item, (str, os.PathLike)):
@@ -945,6 +998,7 @@ def _read_picture_list(items, size, name="source", progress=None):
                     f"files ({', '.join(IMAGE_SUFFIXES)}) or 2-D arrays, one picture each; "
                     f"pass a folder or a .mat file as {name} itself")
             labels.append(f"{label} ({str(path)!r})")
+            headers[i] = _png_header(path)
         elif _is_pil_image(item):  # its colours become gray, as its file's would
             labels.append(label)
         else:
@@ -960,21 +1014,22 @@ def _read_picture_list(items, size, name="source", progress=None):
         item = items[i]
         if isinstance(item, (str, os.PathLike)):
             return _read_image_file(check_path(item, f"{name}[{i}]"), name,
-                                    f"{name}[{i}], image file {str(item)!r},")
+                                    f"{name}[{i}], image file {str(item)!r},", headers[i])
         return _array_images(item, f"{name}[{i}]")[0]  # integer pixels scaled as a file's
 
     images = _read_pictures(list(range(len(items))), read, size, name, progress, labels)
-    _warn_png_read_at_8_bits(paths, name)
+    _warn_png_read_at_8_bits(paths, list(headers.values()), name)
     return images
 
 
 def _folder_contents(path):
     """The picture files, sparsenet raw files, ``.mat`` files and picture files of an unread
     format (:data:`UNREAD_PICTURE_SUFFIXES`) of a folder, each in natural order
-    (:func:`~stimuli._natural_order.natural_key`: ``img2.png`` before ``img10.png``, as
-    the raw files ``image2`` before ``image10`` and a folder's WAV files are read; the
-    order of plain text read ``img10.png`` before ``img2.png``, so ``max_images=3`` of
-    ``img0`` ... ``img11`` kept img0, img1 and img10).
+    (:func:`~stimuli._natural_order.natural_key`: ``img2.png`` before ``img10.png``,
+    ``img_1.png`` before ``IMG_2.png``, as the raw files ``image2`` before ``image10``
+    and a folder's WAV files are read; the order of plain text read ``img10.png`` before
+    ``img2.png``, so ``max_images=3`` of ``img0`` ... ``img11`` kept img0, img1 and
+    img10, and every upper-case name before the lower-case ones).
 
     Hidden files (``.DS_Store``, macOS's ``._IMAGES.mat`` companions) are left out,
     both when the folder is read and when :func:`is_prewhitened` judges it.
@@ -1378,17 +1433,28 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
         ``min(height, width) / max(height, width)`` (1 for square images):
         a smaller cut-off removes every frequency they hold.
     variance : float, default 0.1
-        Target mean pixel variance after whitening.
+        Target mean pixel variance after whitening (sparsenet's code scales its
+        whitening to 0.1). Olshausen's own whitened images (``IMAGES.mat``, the
+        sparsenet raw files), which :func:`load_whitened` returns as stored,
+        have 0.079 (per image 0.014 to 0.200, measured 2026-12-08).
     progress : bool or None, default None
         A tqdm bar over the images (128 of 512x512 take ~3 s): None once the
         call has run 2 s (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
-    ndarray, shape (n_images, height, width), float64
+    ndarray, shape (n_images, height, width), float64, or xarray.DataArray
         Whitened images (``(1, height, width)`` for a single picture),
         C-contiguous. Computed a few images at a time (real FFTs), so that
         the memory used is little more than the output's.
+        For a DataArray ``images``, a DataArray (holding that array,
+        transposed back when its dims came in another order) of the same
+        dims in the same order, coords, name and attrs, plus ``whitened`` = 1 (the mark that
+        makes ``whiten`` warn of whitening it again), ``whitening_f0`` (the
+        cut-off used, in cycles per picture: the default resolved) and
+        ``whitening_variance``; ``units`` becomes ``"1"`` (the output does not
+        depend on the scale of ``images``). Until 2026-12-08 a DataArray came
+        back as a bare ndarray, without its dims or its attrs.
 
     Raises
     ------
@@ -1421,12 +1487,41 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
     (it tells Olshausen's files by their layout, and takes
     ``prewhitened=True`` for any other source), or hold them as a DataArray
     whose attrs say so, ``xarray.DataArray(images, dims=("image", "y", "x"),
-    attrs={"whitened": 1})``, which ``whiten`` warns of.
+    attrs={"whitened": 1})``, which ``whiten`` warns of (and which a
+    DataArray it returns carries).
     """
     _refuse_colour(images, "images")
     _warn_whitened_attr(images, "images")
     # no float64 copy of a float32 or integer stack (a memmap stays one): read per block
-    return _whiten(_image_stack(images, keep_dtype=True), f0, variance, progress)
+    out = _whiten(_image_stack(images, keep_dtype=True), f0, variance, progress)
+    if _is_dataarray(images):
+        return _whitened_dataarray(images, out, f0, variance)
+    return out
+
+
+def _is_dataarray(images):
+    """Whether ``images`` is an ``xarray.DataArray`` (xarray is not imported for it)."""
+    xr = sys.modules.get("xarray")
+    return xr is not None and isinstance(images, xr.DataArray)
+
+
+def _whitened_dataarray(images, out, f0, variance):
+    """The whitened stack ``out`` (n_images, height, width) as the DataArray ``images``
+    it was made of: its dims in its own order, its coords and name, its attrs with the
+    mark :func:`whiten` warns of (``whitened``: a bare array lost it, and whitening the
+    result again went unwarned) and the filter's parameters."""
+    arranged = _by_dim_names(images, "images")  # as _image_stack read it: (image, y, x)
+    result = arranged.copy(data=out.reshape(arranged.shape)).transpose(*images.dims)
+    h, w = out.shape[1:]
+    result.attrs.update({
+        "whitened": 1,
+        # the cut-off used, default resolved: the default depends on the pictures' size
+        "whitening_f0": float(0.4 * min(h, w) if f0 is None else f0),
+        "whitening_variance": float(variance),
+        # the output does not depend on the input's scale: the input's units are gone
+        "units": "1",
+    })
+    return result
 
 
 #: attrs that mark pictures as whitened already: ``whitened``, or ``prewhitened`` as the
@@ -1904,8 +1999,9 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
     Returns
     -------
     images : ndarray, shape (n_images, height, width), float64
-        Whitened images (by :func:`whiten` with its defaults, or as loaded
-        when already whitened).
+        Whitened images (by :func:`whiten` with its defaults, of mean pixel
+        variance 0.1, or as loaded when already whitened: Olshausen's, at
+        their own 0.079, per image 0.014 to 0.200, measured 2026-12-08).
     prewhitened : bool
         The value used (recorded by studies in their attrs).
 

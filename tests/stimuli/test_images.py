@@ -787,14 +787,53 @@ def test_a_dataarray_of_images_is_read_by_dim_name():
     ref = sample_patches(images, size=8, n=20, seed=0)
     for view in (da.transpose("image", "x", "y"), da.transpose("y", "x", "image")):
         np.testing.assert_array_equal(sample_patches(view, size=8, n=20, seed=0), ref)
-    np.testing.assert_allclose(whiten(da.transpose("image", "x", "y")), whiten(images),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(whiten(da.transpose("image", "x", "y")).transpose(*da.dims),
+                               whiten(images), rtol=0, atol=1e-12)
     pixels = (rng.random((2, 16, 20)) * 255).astype(np.uint8)
     view = xr.DataArray(pixels, dims=("image", "y", "x")).transpose("image", "x", "y")
     np.testing.assert_array_equal(load_images(view), load_images(pixels))
     with pytest.raises(ValueError, match=r"^images is a DataArray with dims \('image', 'x', "
                                          r"'row'\): expected \('image', 'y', 'x'\) in any order"):
         sample_patches(xr.DataArray(images, dims=("image", "x", "row")), size=8, n=20)
+
+
+def test_whiten_returns_a_dataarray_with_its_dims_coords_attrs_and_the_whitened_mark():
+    """A DataArray came back as a bare ndarray: its dims, coords and attrs gone, and with
+    them the ``whitened`` mark, so that whitening the result again went unwarned. Now the
+    same dims in the same order, coords, name and attrs, plus whitened = 1, the filter's
+    cut-off (the default 0.4 * min(height, width), resolved) and variance; an ndarray
+    still gives a plain C-contiguous ndarray, whose numbers the DataArray holds."""
+    import xarray as xr
+
+    rng = np.random.default_rng(3)
+    images = rng.standard_normal((3, 40, 48))
+    reference = whiten(images)
+    assert type(reference) is np.ndarray and reference.flags.c_contiguous
+    coords = {"image": ["a", "b", "c"], "y": np.arange(40) * 0.5, "x": np.arange(48) * 0.5,
+              "label": ("image", [7, 8, 9])}
+    attrs = {"source": "test", "units": "cd/m^2", "seed": 3}
+    da = xr.DataArray(images, dims=("image", "y", "x"), coords=coords, attrs=attrs,
+                      name="pictures").transpose("y", "x", "image")  # read by dim name
+    out = whiten(da)
+    assert isinstance(out, xr.DataArray) and out.dims == ("y", "x", "image")
+    assert out.name == "pictures"
+    xr.testing.assert_identical(out.coords.to_dataset(), da.coords.to_dataset())
+    np.testing.assert_array_equal(out.transpose("image", "y", "x").values, reference)
+    assert out.attrs == {"source": "test", "units": "1", "seed": 3, "whitened": 1,
+                         "whitening_f0": 0.4 * 40, "whitening_variance": 0.1}
+    assert da.attrs == attrs  # the caller's DataArray keeps its own
+    with pytest.warns(UserWarning, match=r"^images carries attrs\['whitened'\]=1: they are "
+                                         "whitened already"):
+        whiten(out)
+    assert is_prewhitened(out)
+    kept, prewhitened = load_whitened(out)  # as it is, read by dim name
+    assert prewhitened is True
+    np.testing.assert_array_equal(kept, reference)
+    # one picture (y, x) stays (y, x); f0 and variance as given
+    one = whiten(da.isel(image=0), f0=10, variance=0.5)
+    assert one.dims == ("y", "x") and one.attrs["whitening_f0"] == 10.0
+    assert one.attrs["whitening_variance"] == 0.5
+    np.testing.assert_array_equal(one.values, whiten(images[0], f0=10, variance=0.5)[0])
 
 
 def test_a_dataarray_of_images_may_call_its_pictures_sample():
@@ -808,7 +847,8 @@ def test_a_dataarray_of_images_may_call_its_pictures_sample():
     ref = sample_patches(images, size=8, n=20, seed=0)
     for view in (da.transpose("sample", "x", "y"), da.transpose("y", "x", "sample")):
         np.testing.assert_array_equal(sample_patches(view, size=8, n=20, seed=0), ref)
-        np.testing.assert_allclose(whiten(view), whiten(images), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(whiten(view).transpose(*da.dims), whiten(images), rtol=0,
+                                   atol=1e-12)
         np.testing.assert_array_equal(load_images(view), images)
     with pytest.raises(ValueError, match=r"^images is a DataArray with dims \('sample', 'x', "
                                          r"'row'\): expected \('sample', 'y', 'x'\) in any "
@@ -1314,3 +1354,35 @@ def test_whitened_pink_noise_follows_the_filters_analytic_roll_off():
     band = (f >= 192) & (f < 208)  # at f0 the power is e^-2 of the flat level, not flat
     flat = power[(f >= 8) & (f < 40)].mean()
     assert power[band].mean() / flat == pytest.approx(np.exp(-2), rel=0.1)
+
+
+def test_embedded_photographs_enlarged_by_size_are_warned_of(monkeypatch):
+    """load_images("skimage", size=1024) enlarged chelsea.png's 300 x 451 pixels 3.4x
+    without a word: interpolated pixels, no natural-image detail above the photograph's
+    own resolution. The warning names the most enlarged photograph, its size and the size
+    asked for (the photographs' sizes read independently, by imageio); a size no larger
+    than every photograph's shorter side is not warned of. Two photographs are read, the
+    smallest and the largest, to keep the test quick."""
+    from skimage.io import imread
+
+    import stimuli.images
+    from stimuli.images import _skimage_files
+
+    _, files, _ = _skimage_files()
+    shapes = {f.name: imread(f).shape[:2] for f in files}
+    smallest = min(shapes, key=lambda f: min(shapes[f]))
+    largest = max(shapes, key=lambda f: min(shapes[f]))
+    side, (h, w) = min(shapes[smallest]), shapes[smallest]
+    monkeypatch.setattr(stimuli.images, "SKIMAGE_SCENES", (smallest, largest))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_images("skimage", size=side).shape == (2, side, side)
+    size = 2 * side
+    enlarged = 1 + (min(shapes[largest]) < size)
+    with pytest.warns(UserWarning, match=(
+            rf"^source='skimage', size={size} enlarges {enlarged} of the 2 photographs, "
+            rf"(the most )?'{re.escape(smallest)}' \({h} x {w} pixels, squared {side} x "
+            rf"{side}\) 2.00x: the pixels an enlargement adds are interpolated.*pass "
+            rf"size={side} or less")):
+        images = load_images("skimage", size=size)
+    assert images.shape == (2, size, size)

@@ -4,6 +4,7 @@ damaged WAV and gzipped IDX files."""
 import gzip
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -683,3 +684,66 @@ def test_an_opened_colour_or_palette_pil_image_is_read_as_its_file_is(tmp_path, 
         np.testing.assert_array_equal(load_images([image, image]), np.concatenate([from_file] * 2))
     if mode == "RGB":  # rgb2gray's weights, independently
         np.testing.assert_allclose(from_file[0], rgb / 255 @ [0.2125, 0.7154, 0.0721], atol=1e-12)
+
+
+def test_a_folder_of_names_in_both_cases_is_read_in_one_natural_order(tmp_path):
+    """IMG_2.png (one camera) and img_1.png (another) in one folder: read in the order of
+    their numbers, letters in either case alike (the order of plain text read IMG_2,
+    IMG_4, img_1, img_3, so max_images=2 kept pictures 2 and 4)."""
+    from PIL import Image
+
+    names = {1: "img_1.png", 2: "IMG_2.png", 3: "img_3.png", 4: "Img_4.png"}
+    for i, file_name in names.items():
+        # each picture's gray level is 10 times its number
+        Image.fromarray(np.full((8, 8), 10 * i, np.uint8)).save(tmp_path / file_name)
+    np.testing.assert_allclose(load_images(tmp_path)[:, 0, 0],
+                               np.array([1, 2, 3, 4]) * 10 / 255)
+    np.testing.assert_allclose(load_images(tmp_path, max_images=2)[:, 0, 0],
+                               np.array([1, 2]) * 10 / 255)
+
+
+def test_each_png_header_is_read_once(tmp_path, write_png, monkeypatch):
+    """The reader read a PNG's own header (beside Pillow's and imageio's reading of the
+    file) once to tell whether a transparent colour applies, once to warn of 16-bit
+    colour and once more for a 16-bit RGB one's tRNS chunk: up to three times a file.
+    Once now, for a folder, a list of files and an opened PIL image alike, counted at
+    the module's own ``open``; the pixels are what the files hold (hand-written
+    references, as the tests above derive them)."""
+    import builtins
+    from collections import Counter
+
+    from PIL import Image
+
+    import stimuli.images
+
+    levels = np.linspace(0, 2000, 64).round().astype(np.uint16).reshape(8, 8)
+    gray2 = (np.arange(64).reshape(8, 8) % 4).astype(np.uint8)
+    rgb8 = (np.dstack([levels] * 3) // 8).astype(np.uint8)
+    write_png(tmp_path / "a_rgb16_keyed.png", np.dstack([levels] * 3), transparent=(0, 0, 0))
+    write_png(tmp_path / "b_gray2_keyed.png", gray2, transparent=1, depth=2)
+    write_png(tmp_path / "c_rgb8_keyed.png", rgb8, transparent=(0, 0, 0))
+    write_png(tmp_path / "d_rgba16.png", np.dstack([levels] * 3 + [np.full_like(levels, 65535)]))
+    expected = np.stack([(levels // 256) / 255,  # read at 8 bits, its tRNS not applied
+                         np.where(gray2 == 1, 1.0, gray2 / 3),  # transparent: white
+                         np.where(levels // 8 == 0, 1.0, (levels // 8) / 255),
+                         (levels // 256) / 255])
+    opened = Counter()
+
+    def counting_open(file, *args, **kwargs):
+        opened[Path(file).name] += 1
+        return builtins.open(file, *args, **kwargs)
+
+    # the module's own reads of a file (Pillow and imageio open it with their own)
+    monkeypatch.setattr(stimuli.images, "open", counting_open, raising=False)
+    files = sorted(tmp_path.glob("*.png"))
+    for source in (tmp_path, files):
+        opened.clear()
+        with pytest.warns(UserWarning, match=r"2 of the 4 picture files are PNGs of 16-bit "
+                                             r"colour .*the 1 with a transparent colour"):
+            read = load_images(source)
+        assert opened == {f.name: 1 for f in files}
+        np.testing.assert_allclose(read, expected, rtol=0, atol=1e-12)
+    opened.clear()
+    with Image.open(files[0]) as image, pytest.warns(UserWarning, match="16-bit RGB"):
+        np.testing.assert_allclose(load_images(image)[0], expected[0], rtol=0, atol=1e-12)
+    assert opened == {files[0].name: 1}
