@@ -50,14 +50,15 @@ at every call) against this tree's (which keeps them in the same cache), and the
 difference of the codes (rate * tau_m; 0: the same spike counts).
 
 With ``--learners`` it times the dictionary learners, whose dictionary changes at every
-update, with the solvers' cache bypassed (this tree: ``_cache=False``, nothing kept) against
-the cache path they took before (the solvers' ``values_of`` made to ignore ``keep=False``:
-every minibatch's dictionary compared, copied and its values kept for nothing), in the same
-run: CPU per update of ``learn_dictionary`` (256 atoms on 16x16 whitened patches, FISTA and
-LCA), ``learn_mod``, ``learn_ksvd`` and ``learn_online`` (64 atoms on 8x8 patches), with
-the largest difference of the learned dictionaries (0: the same to the bit); then one call
-of ``encode(x, D_user)`` (one sample, 1024 x 256 atoms) right after a 2-update learning
-run, which evicted ``D_user`` before (its Gram matrix built again) and leaves it kept now.
+update, with the solvers' cache bypassed (this tree: their loop inside
+``bypassing_cache()``, nothing kept) against the cache path they took before (the learners'
+``bypassing_cache`` made a no-op: every minibatch's dictionary compared, copied and its
+values kept for nothing), in the same run: CPU per update of ``learn_dictionary`` (256 atoms
+on 16x16 whitened patches, FISTA and LCA), ``learn_mod``, ``learn_ksvd`` and
+``learn_online`` (64 atoms on 8x8 patches), with the largest difference of the learned
+dictionaries (0: the same to the bit); then one call of ``encode(x, D_user)`` (one sample,
+1024 x 256 atoms) right after a 2-update learning run, which evicted ``D_user`` before (its
+Gram matrix built again) and leaves it kept now.
 
 Times are CPU seconds of this process (``time.process_time``,
 best of ``--repeats``, of ``--learn-repeats`` for learning; less sensitive than wall time
@@ -514,30 +515,27 @@ def _run_per_call_spiking(rev, repeats):
 
 #: updates per learning run of ``--learners``
 LEARNER_UPDATES = 20
-#: the solver modules that take their dictionary's values from the cache
-CACHED_SOLVER_MODULES = ("fista", "lca", "iht", "active_set", "coordinate_descent",
-                         "pursuit")
+#: the learner modules that enter ``bypassing_cache`` around their updates
+BYPASSING_LEARNER_MODULES = ("_loop", "olshausen_field", "online")
 
 
 @contextlib.contextmanager
 def _cache_path_forced():
-    """The solvers' ``values_of`` ignoring ``keep=False``: a learner's minibatch
-    dictionaries are compared, copied and kept, as before the learners bypassed the
-    cache (the "before" of ``--learners``)."""
+    """The learners' ``bypassing_cache`` made a no-op: their minibatch dictionaries are
+    compared, copied and kept, as before the learners bypassed the cache (the "before"
+    of ``--learners``)."""
     import importlib
 
-    from v1model.inference import _dictionary_cache
-
-    modules = [importlib.import_module(f"v1model.inference.{name}")
-               for name in CACHED_SOLVER_MODULES]
-    saved = [module.values_of for module in modules]
+    modules = [importlib.import_module(f"v1model.learning.{name}")
+               for name in BYPASSING_LEARNER_MODULES]
+    saved = [module.bypassing_cache for module in modules]
     for module in modules:
-        module.values_of = lambda D, keep=True: _dictionary_cache.values_of(D)
+        module.bypassing_cache = contextlib.nullcontext
     try:
         yield
     finally:
-        for module, values_of in zip(modules, saved):
-            module.values_of = values_of
+        for module, bypassing_cache in zip(modules, saved):
+            module.bypassing_cache = bypassing_cache
 
 
 def _learner_runs():
@@ -572,8 +570,8 @@ def _run_learners(repeats):
     from v1model.learning import learn_dictionary
 
     print(machine_line())
-    print("before: the solvers' cache path (values_of ignoring keep=False); after: this "
-          f"tree (the learners bypass the cache); {LEARNER_UPDATES} updates (lca: "
+    print("before: the solvers' cache path (the learners' bypassing_cache a no-op); after: "
+          f"this tree (the learners bypass the cache); {LEARNER_UPDATES} updates (lca: "
           f"{LEARNER_UPDATES // 2}), best of {repeats}")
     print()
     print("| learner | before: ms per update, CPU (wall) | after | ratio (CPU) "

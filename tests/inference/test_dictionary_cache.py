@@ -15,7 +15,8 @@ import pytest
 from v1model.inference import lca, max_stable_dt
 from v1model.inference import _dictionary_cache
 from v1model.inference._common import validate_problem
-from v1model.inference._dictionary_cache import clear_dictionary_cache, values_of
+from v1model.inference._dictionary_cache import (bypassing_cache, clear_dictionary_cache,
+                                                 values_of)
 
 lca_module = importlib.import_module("v1model.inference.lca")  # not the function
 
@@ -181,9 +182,9 @@ def test_threads_alternating_two_dictionaries_get_each_ones_codes():
 
 
 def test_values_not_kept_leave_the_kept_dictionary_and_are_computed_once_per_name():
-    """``values_of(D, keep=False)`` (a learner's dictionary, changed at every update)
-    neither copies ``D`` nor replaces the kept dictionary, whose values stay; its own
-    values are computed once per name, from ``D``, and read-only as kept ones."""
+    """``values_of(D)`` in :func:`bypassing_cache` (a learner's dictionary, changed at
+    every update) neither copies ``D`` nor replaces the kept dictionary, whose values stay;
+    its own values are computed once per name, from ``D``, and read-only as kept ones."""
     rng = np.random.default_rng(9)
     D_user, D_learner = rng.standard_normal((2, 30, 8))
     values_of(D_user).get("gram", lambda D: D @ D.T)
@@ -194,7 +195,8 @@ def test_values_not_kept_leave_the_kept_dictionary_and_are_computed_once_per_nam
         calls.append(D)
         return D @ D.T
 
-    values = values_of(D_learner, keep=False)
+    with bypassing_cache():
+        values = values_of(D_learner)
     first, second = values.get("gram", gram), values.get("gram", gram)
     assert len(calls) == 1 and calls[0] is D_learner  # no copy of the learner's D
     assert second is first and not first.flags.writeable
@@ -202,3 +204,81 @@ def test_values_not_kept_leave_the_kept_dictionary_and_are_computed_once_per_nam
     assert _dictionary_cache._entry is kept and list(kept.values) == ["gram"]
     np.testing.assert_array_equal(kept.key, D_user)
     assert values_of(D_user) is kept  # the user's next call finds its values
+
+
+def is_kept(D):
+    """Whether ``values_of(D)`` keeps what is derived from ``D`` (one value asked)."""
+    values_of(D).get("norm", lambda K: float(np.linalg.norm(K)))
+    entry = _dictionary_cache._entry
+    return entry is not None and entry.key.shape == D.shape and entry.matches(D)
+
+
+def test_the_bypass_nests_and_ends_with_its_block_even_on_an_error():
+    """A learner inside a learner (an estimator's fit calling a learning function): the
+    inner block's end leaves the outer bypass on, the outer one's turns the cache back
+    on, and so does a block left by an exception."""
+    D = np.eye(4)
+    with bypassing_cache():
+        with bypassing_cache():
+            assert not is_kept(D)
+        assert not is_kept(D)
+        assert _dictionary_cache._entry is None
+    assert is_kept(D)
+    clear_dictionary_cache()
+    with pytest.raises(RuntimeError, match="in the loop"):
+        with bypassing_cache():
+            raise RuntimeError("in the loop")
+    assert is_kept(D)
+
+
+def test_a_bypass_in_one_thread_leaves_the_cache_on_in_another():
+    """Two threads: while one is inside its bypass (a learner's loop), the other's calls
+    keep their dictionary (a global flag would have turned the cache off for both);
+    the bypassing thread keeps nothing, and the kept entry is the other thread's."""
+    D_user, D_learner = np.eye(6), 2.0 * np.eye(6)
+    entered, coded = threading.Event(), threading.Event()
+    seen = {}
+
+    def learner():
+        with bypassing_cache():
+            entered.set()
+            assert coded.wait(30)
+            seen["learner"] = is_kept(D_learner)
+
+    def user():
+        assert entered.wait(30)
+        seen["user"] = is_kept(D_user)
+        coded.set()
+
+    threads = [threading.Thread(target=f) for f in (learner, user)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert seen == {"user": True, "learner": False}
+    np.testing.assert_array_equal(_dictionary_cache._entry.key, D_user)
+
+
+def test_a_dictionary_whose_values_do_not_fit_leaves_the_kept_one(monkeypatch):
+    """A dictionary that fits but whose value does not fit beside it (the spiking
+    convolutional LCA's weights of many kernels on a large signal) replaced the kept
+    dictionary with its key alone: the user's dictionary and its values were evicted for
+    nothing. Now it leaves them; its value is computed at every call, theirs once."""
+    rng = np.random.default_rng(10)
+    D_user, K = rng.standard_normal((20, 8)), rng.standard_normal((3, 5))
+    monkeypatch.setattr(_dictionary_cache, "MAX_CACHE_BYTES", 4 * D_user.nbytes)
+    builds = []
+
+    def counted(name, size):
+        def compute(D):
+            builds.append(name)
+            return np.zeros(size)
+        return compute
+
+    values_of(D_user).get("gram", counted("user", 20 * 20))  # 3.2 KB beside 1.3 KB: kept
+    kept = _dictionary_cache._entry
+    for _ in range(2):  # 8 KB: does not fit beside K
+        assert values_of(K).get("weights", counted("large", 1000)).shape == (1000,)
+    assert _dictionary_cache._entry is kept and list(kept.values) == ["gram"]
+    values_of(D_user).get("gram", counted("user", 20 * 20))
+    assert builds == ["user", "large", "large"]

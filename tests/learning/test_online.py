@@ -92,7 +92,7 @@ class _ConstantCoder:
         self.positive = False
         self.params = {}  # no solver settings (named by a shortfall's warning)
 
-    def encode(self, X, D, rng=None, cache=True):  # Coder.encode's arguments
+    def encode(self, X, D, rng=None):  # Coder.encode's arguments
         return np.full((X.shape[0], D.shape[0]), self.values.pop(0))
 
     def objective(self, X, D, A, R=None):

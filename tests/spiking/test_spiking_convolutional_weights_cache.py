@@ -169,7 +169,8 @@ def test_kernels_changed_in_place_get_the_weights_of_their_new_values(networks, 
 def test_weights_too_large_to_keep_are_built_at_every_call(networks, gram_builds,
                                                             monkeypatch):
     """The cache counts the CSR arrays' bytes: weights that do not fit beside the kernels
-    are built at every call (counted as 0 bytes, every geometry's were kept, unbounded)."""
+    are built at every call (counted as 0 bytes, every geometry's were kept, unbounded),
+    and keep nothing, not even the kernels."""
     K = kernels(2, (6,), seed=4)
     X = np.ones((1, 64))
     run(X, K, stride=1)
@@ -182,8 +183,45 @@ def test_weights_too_large_to_keep_are_built_at_every_call(networks, gram_builds
     run(X, K, stride=1)
     run(X, K, stride=1)
     assert len(gram_builds) == 3
-    assert _dictionary_cache._entry.nbytes == K.nbytes
+    assert _dictionary_cache._entry is None
     assert_same_csr(networks[-1], weights)
+
+
+def test_weights_too_large_to_keep_leave_the_users_dictionary_kept(networks, gram_builds,
+                                                                   monkeypatch):
+    """Weights larger than the bound (a monkeypatched small one; 128 MB: many kernels on a
+    large image) replaced the dictionary a user codes with by the kernels alone, keeping
+    nothing: the user's next call built its Gram matrix again. Now the user's entry stays,
+    with its values; the weights are built at every call."""
+    from v1model.inference import encode
+
+    K = kernels(2, (6,), seed=4)
+    X = np.ones((1, 64))
+    run(X, K, stride=1)
+    weights = networks[0]
+    sparse_bytes = weights.data.nbytes + weights.indices.nbytes + weights.indptr.nbytes
+    clear_dictionary_cache()
+    monkeypatch.setattr(_dictionary_cache, "MAX_CACHE_BYTES", sparse_bytes)
+    D_user = kernels(40, (16,), seed=7)  # 5 KB, its float32 Gram matrix 6.4 KB: both fit
+    x = np.linspace(-1.0, 1.0, 16)[None]
+    computed = []  # the values computed into the cache, by name
+    get = _dictionary_cache._Entry.get
+
+    def counting_get(self, name, compute):
+        return get(self, name, lambda key: computed.append(name) or compute(key))
+
+    monkeypatch.setattr(_dictionary_cache._Entry, "get", counting_get)
+    first = encode(x, D_user, "omp", n_nonzero=3)
+    kept = _dictionary_cache._entry
+    assert sparse_bytes > kept.nbytes > D_user.nbytes  # the user's key and Gram matrix
+    run(X, K, stride=1)
+    run(X, K, stride=1)
+    assert len(gram_builds) == 3  # the kernels' weights: built at every call
+    assert_same_csr(networks[-1], weights)
+    assert _dictionary_cache._entry is kept and list(kept.values) == [("gram", "float32")]
+    np.testing.assert_array_equal(encode(x, D_user, "omp", n_nonzero=3), first)
+    weights_name = ("spiking_convolutional_weights", (64,), (1,), "full")
+    assert computed == [("gram", "float32"), weights_name, weights_name]
 
 
 def test_no_weights_without_inhibition(networks, gram_builds):
@@ -256,4 +294,4 @@ def test_a_sparse_value_without_compressed_arrays_is_refused(kind):
     D = np.eye(3)
     with pytest.raises(TypeError, match=f"CSR, CSC or BSR.*got {kind.__name__}"):
         _dictionary_cache.values_of(D).get("sparse", lambda key: kind(key))
-    assert _dictionary_cache._entry.nbytes == D.nbytes and not _dictionary_cache._entry.values
+    assert _dictionary_cache._entry is None  # nothing kept, not even the key

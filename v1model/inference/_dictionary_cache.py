@@ -14,8 +14,8 @@ and the spiking convolutional LCA its sparse ``ΦᵀΦ - I``, keyed on the kerne
 stride, boundary and signal shape in the value's name
 (``v1model.spiking.convolutional._lateral_weights``; 226 ms of CPU per call on 16x16 crops
 before, 3.8 ms kept, 2026-12-07).
-:func:`values_of` keeps such values for the last dictionary seen, one entry shared by all
-the solvers.
+:func:`values_of` keeps such values for the last dictionary coded with (when they fit
+the bound below), one entry shared by all the solvers.
 
 The key is the dictionary's content, not ``id(D)``: the cache holds its own copy of
 ``D`` (read-only) and a call hits only when its ``D`` has the same shape and values, so
@@ -30,18 +30,26 @@ A dictionary learner changes its dictionary at every update, so that a kept valu
 never be read again, and keeping it would evict the dictionary a user codes with between
 learning runs, whose Gram matrix the next call then built again (a one-sample OMP call
 on 1024 x 256 atoms right after a 2-update learning run: 7.8 ms of CPU, 1.6 ms now,
-2026-12-07, ``benchmarks/README.md``). The learners call the solvers with ``_cache=False``, which
-reaches :func:`values_of` as ``keep=False``: the values are computed for that call alone,
-the same way, and the entry is left as it was.
+2026-12-07, ``benchmarks/README.md``). The learners run their loop inside
+:func:`bypassing_cache`: there :func:`values_of` computes the values for each call alone,
+the same way, and the entry is left as it was. The bypass is a context variable, so that
+it holds for the thread (or asyncio task) that entered it alone: a learner in one thread
+leaves the cache on for the others, and the solvers need no argument of their own for it.
+
+A dictionary is kept once one of its values is: a call whose values all exceed the bound
+(the spiking convolutional LCA's lateral weights of many kernels on a large signal) leaves
+the kept dictionary and its values in place, where it evicted them for a key kept alone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 
 import numpy as np
 
-__all__ = ["values_of", "gram_of", "spectral_norm_of", "shared_sparse",
+__all__ = ["values_of", "gram_of", "spectral_norm_of", "shared_sparse", "bypassing_cache",
            "clear_dictionary_cache", "MAX_CACHE_BYTES"]
 
 #: bytes the cache may hold: the copy of the dictionary (its key) and the values derived
@@ -55,18 +63,23 @@ _COMPARE_BLOCK = 2**20
 
 _LOCK = threading.Lock()
 _entry = None  # the last dictionary's _Entry; replaced whole under _LOCK
+#: True inside :func:`bypassing_cache`: a context variable, so that each thread (each
+#: asyncio task) has its own, and one learner's bypass is not another thread's
+_BYPASSED = contextvars.ContextVar("v1model_dictionary_cache_bypassed", default=False)
 
 
 class _Entry:
-    """A read-only copy of a dictionary and the values derived from it (by name)."""
+    """A read-only copy of a dictionary and the values derived from it (by name); it
+    becomes the kept entry when it keeps its first value."""
 
-    __slots__ = ("key", "values", "nbytes")
+    __slots__ = ("key", "values", "nbytes", "installed")
 
     def __init__(self, D):
         self.key = np.array(D, order="C", copy=True)
         self.key.flags.writeable = False
         self.values = {}
         self.nbytes = self.key.nbytes
+        self.installed = False
 
     def matches(self, D):
         """Whether ``D`` has the key's shape and values (compared a block of rows at a
@@ -88,10 +101,16 @@ class _Entry:
         # two threads may compute the same value, of the same key, once each
         value = compute(self.key)
         size = _freeze(value)
+        global _entry
         with _LOCK:
             if name not in self.values and self.nbytes + size <= MAX_CACHE_BYTES:
                 self.values[name] = value
                 self.nbytes += size
+                if not self.installed:
+                    # the last dictionary with a value kept replaces the one before; one
+                    # whose values do not fit leaves it (kept alone, its key evicted a
+                    # user's dictionary for nothing)
+                    _entry, self.installed = self, True
             return self.values.get(name, value)
 
 
@@ -126,10 +145,11 @@ def shared_sparse(matrix):
                         copy=False)
 
 
-def values_of(D, keep=True):
+def values_of(D):
     """The values derived from dictionary ``D`` (those of an earlier call with the same
-    values, if it was the last dictionary seen), as an object whose ``get(name,
-    compute)`` returns ``compute(D)``, computed once per dictionary.
+    values, if it was the last dictionary kept), as an object whose ``get(name,
+    compute)`` returns ``compute(D)``, computed once per dictionary; inside
+    :func:`bypassing_cache`, computed for the object returned alone.
 
     ``D`` is compared with the kept copy here, once (at memory speed: 0.07 ms for a
     1024 x 256 float64 dictionary in cache, 10 ms for 4096 x 1024); a ``D`` changed in
@@ -142,11 +162,6 @@ def values_of(D, keep=True):
         A validated dictionary (finite, any float dtype), or convolutional kernels (the
         spiking convolutional LCA's: the geometry its values depend on goes in their
         names); only an array of the same shape matches it.
-    keep : bool, default True
-        False: ``D`` is neither compared with the kept dictionary nor copied, and its
-        values are computed for the object returned alone (once per name, read-only as
-        the kept ones), leaving the kept dictionary and its values in place: for a
-        dictionary learner's, which changes at every update (a solver's ``_cache``).
 
     Returns
     -------
@@ -157,18 +172,46 @@ def values_of(D, keep=True):
         array it returns is made read-only (callers share it: they must not change
         it).
     """
-    global _entry
-    if not keep:  # a learner's dictionary: never seen again, and the user's stays kept
+    if _BYPASSED.get():  # a learner's dictionary: never seen again, and the user's stays
         return _Uncached(D)
     entry = _entry  # one read: another thread may replace it meanwhile
     if entry is not None and entry.matches(D):
         return entry
     if D.nbytes > MAX_CACHE_BYTES:  # too large to keep: computed at every call
         return _Uncached(D)
-    entry = _Entry(D)
-    with _LOCK:
-        _entry = entry  # the last dictionary seen replaces the one before
-    return entry
+    return _Entry(D)  # kept (replacing the entry) once it keeps a value
+
+
+@contextlib.contextmanager
+def bypassing_cache():
+    """Within this block, in this thread (or asyncio task) alone, :func:`values_of`
+    neither compares ``D`` with the kept dictionary nor copies it: each call's values are
+    computed for that call (once per name, read-only as kept ones, to the bit the same),
+    and the kept dictionary and its values stay in place.
+
+    For the dictionary learners, whose dictionary changes at every update: they enter it
+    around their loop, so that the solvers they call keep nothing of theirs and the
+    dictionary a user codes with before and after a learning run stays kept. Nestable;
+    other threads keep the cache (a context variable, not a global flag); a thread
+    started inside the block starts with the cache on (CPython's default: threads do not
+    inherit their parent's context).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v1model.inference import _dictionary_cache as cache
+    >>> D_user, D_learned = np.eye(3), 2 * np.eye(3)
+    >>> G_user = cache.gram_of(cache.values_of(D_user), np.float64)  # kept
+    >>> with cache.bypassing_cache():  # a learner's update
+    ...     G = cache.gram_of(cache.values_of(D_learned), np.float64)  # this call's
+    >>> bool(np.array_equal(cache._entry.key, D_user)), float(G[0, 0])
+    (True, 4.0)
+    """
+    token = _BYPASSED.set(True)
+    try:
+        yield
+    finally:
+        _BYPASSED.reset(token)
 
 
 def gram_of(values, dtype):
@@ -202,8 +245,9 @@ def spectral_norm_of(values, dtype, G=None):
 
 
 class _Uncached:
-    """:func:`values_of` for a dictionary not kept (too large, or ``keep=False``): each
-    value is computed at its first ``get`` and held by this object alone, one call's."""
+    """:func:`values_of` for a dictionary not kept (too large, or in
+    :func:`bypassing_cache`): each value is computed at its first ``get`` and held by this
+    object alone, one call's."""
 
     __slots__ = ("key", "values")
 

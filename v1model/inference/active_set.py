@@ -124,7 +124,6 @@ def lasso_active_set(
     progress: bool | None = None,
     _stats: dict | None = None,
     _names: tuple[str, str] = ("X", "D"),
-    _cache: bool = True,
 ):
     """Exact LASSO codes: FISTA warm start, then batched support solves checked by KKT.
 
@@ -183,11 +182,6 @@ def lasso_active_set(
         Private (front doors that pass their own arguments): the names of
         ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
         network's own dictionary, which its caller never passed.
-    _cache : bool, default True
-        Private (the dictionary learners, whose ``D`` changes at every update): False
-        computes what depends on ``D`` alone (its Gram matrix and its top eigenvalue)
-        for this call only: not kept for the next call, and the dictionary kept (a
-        user's) stays (:func:`~v1model.inference._dictionary_cache.values_of`).
 
     Returns
     -------
@@ -231,7 +225,7 @@ def lasso_active_set(
     # D D^T, the step and the rank, kept for the next call with the same dictionary
     # (_dictionary_cache: a one-sample call spent most of its CPU on them); G is
     # read-only, shared with the calls to come
-    values = values_of(D, keep=_cache)
+    values = values_of(D)
     G = gram_of(values, dtype)
     B = X @ D.T
     # the most atoms a support can hold independently is the rank of D, not n_features:

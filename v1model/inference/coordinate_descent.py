@@ -73,7 +73,6 @@ def lasso_cd(
     progress: bool | None = None,
     _stats: dict | None = None,
     _names: tuple[str, str] = ("X", "D"),
-    _cache: bool = True,
 ):
     """LASSO codes by coordinate descent, compiled and parallel over samples.
 
@@ -143,11 +142,6 @@ def lasso_cd(
         Private (front doors that pass their own arguments): the names of
         ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
         network's own dictionary, which its caller never passed.
-    _cache : bool, default True
-        Private (the dictionary learners, whose ``D`` changes at every update): False
-        computes what depends on ``D`` alone (its Gram matrix) for this call only: not
-        kept for the next call, and the dictionary kept (a user's) stays
-        (:func:`~v1model.inference._dictionary_cache.values_of`).
 
     Returns
     -------
@@ -200,7 +194,7 @@ def lasso_cd(
     # call with the same dictionary (_dictionary_cache), and copied: the kept one is
     # read-only, and numba compiles another kernel for a read-only G, whose fastmath
     # codes differed in the last bits (~1e-15) from those of a writable one
-    G = np.array(gram_of(values_of(D, keep=_cache), dtype))
+    G = np.array(gram_of(values_of(D), dtype))
     A0 = check_warm_start(A0, (n, k), dtype, positive=positive)
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     B = X @ D.T

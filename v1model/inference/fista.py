@@ -59,7 +59,6 @@ def fista(
     progress: bool | None = None,
     _stats: dict | None = None,
     _names: tuple[str, str] = ("X", "D"),
-    _cache: bool = True,
 ):
     """Solve the LASSO for every sample with (F)ISTA.
 
@@ -131,11 +130,6 @@ def fista(
         Private (front doors that pass their own arguments): the names of
         ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
         network's own dictionary, which its caller never passed.
-    _cache : bool, default True
-        Private (the dictionary learners, whose ``D`` changes at every update): False
-        computes what depends on ``D`` alone (its Gram matrix and its top eigenvalue)
-        for this call only: not kept for the next call, and the dictionary kept (a
-        user's) stays (:func:`~v1model.inference._dictionary_cache.values_of`).
 
     Returns
     -------
@@ -185,7 +179,7 @@ def fista(
     # D D^T and its top eigenvalue, kept for the next call with the same dictionary
     # (_dictionary_cache: a one-sample call on 1024 x 256 atoms spent most of its CPU
     # on them); G is read-only, shared with the calls to come
-    values = values_of(D, keep=_cache)
+    values = values_of(D)
     G = gram_of(values, dtype)
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     records = None

@@ -37,7 +37,7 @@ __all__ = ["iht"]
 
 def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=1000, A0=None,
         dtype=np.float32, return_history=False, return_n_iter=False, progress=None,
-        _names=("X", "D"), _cache=True):
+        _names=("X", "D")):
     """Iterative hard thresholding codes.
 
     Parameters
@@ -92,11 +92,6 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
         Private (front doors that pass their own arguments): the names of
         ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
         network's own dictionary, which its caller never passed.
-    _cache : bool, default True
-        Private (the dictionary learners, whose ``D`` changes at every update): False
-        computes what depends on ``D`` alone (the step matrix ``I - mu D D^T``) for
-        this call only: not kept for the next call, and the dictionary kept (a user's)
-        stays (:func:`~v1model.inference._dictionary_cache.values_of`).
 
     Returns
     -------
@@ -163,8 +158,7 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     # I - mu D D^T, mu and the atoms' squared norms, kept for the next call with the same
     # dictionary (_dictionary_cache: their Gram matrix and its top eigenvalue were most of
     # a one-sample call); M is read-only, shared with the calls to come
-    M, mu, sq_norms = values_of(D, keep=_cache).get(("iht_step", dtype.name),
-                                                    _step_matrix_of(dtype))
+    M, mu, sq_norms = values_of(D).get(("iht_step", dtype.name), _step_matrix_of(dtype))
     if looks_transposed(D) is None:  # a transposed D is warned of as such
         _warn_unequal_norms(sq_norms, _names[1])
     Bs = (X @ D.T) * dtype.type(mu)

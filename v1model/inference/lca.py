@@ -154,7 +154,6 @@ def lca(
     progress: bool | None = None,
     _stats: dict | None = None,
     _names: tuple[str, str] = ("X", "D"),
-    _cache: bool = True,
 ):
     """Sparse codes of ``X`` in dictionary ``D`` by simulating the LCA ODE.
 
@@ -332,11 +331,6 @@ def lca(
         Private (front doors that pass their own arguments): the names of
         ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
         network's own dictionary, which its caller never passed.
-    _cache : bool, default True
-        Private (the dictionary learners, whose ``D`` changes at every update): False
-        computes what depends on ``D`` alone (its Gram matrix and its top eigenvalue)
-        for this call only: not kept for the next call, and the dictionary kept (a
-        user's) stays (:func:`~v1model.inference._dictionary_cache.values_of`).
 
     Returns
     -------
@@ -405,7 +399,7 @@ def lca(
     threshold = check_threshold(threshold)
     # what lca derives from D alone (its top eigenvalue, Gram matrix, duplicated atoms),
     # matched once with the dictionary of the last call (_dictionary_cache)
-    values = values_of(D64, keep=_cache)
+    values = values_of(D64)
     if threshold == "hard":
         _warn_duplicate_atoms(values, _names[1])
     integrator = check_choice(integrator, "integrator", INTEGRATORS)

@@ -115,7 +115,7 @@ def _check_tol_resolution(X, tol, dtype, method, tol_name="tol"):
 
 def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter=None,
                      dtype=np.float32, return_history=False, progress=None,
-                     _names=("X", "D"), _cache=True):
+                     _names=("X", "D")):
     """Matching Pursuit codes, batched over samples.
 
     Each step picks, for every sample, the atom with the largest normalised
@@ -181,11 +181,6 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         Private (front doors that pass their own arguments): the names of
         ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
         network's own dictionary, which its caller never passed.
-    _cache : bool, default True
-        Private (the dictionary learners, whose ``D`` changes at every update): False
-        computes what depends on ``D`` alone (its Gram matrix) for this call only: not
-        kept for the next call, and the dictionary kept (a user's) stays
-        (:func:`~v1model.inference._dictionary_cache.values_of`).
 
     Returns
     -------
@@ -229,7 +224,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     check_progress(progress)
     n, k = X.shape[0], D.shape[0]
     # kept for the next call (_dictionary_cache)
-    G = gram_of(values_of(D, keep=_cache), D.dtype)
+    G = gram_of(values_of(D), D.dtype)
     norms = np.sqrt(np.diag(G)).astype(dtype)
     inv_sq = (1.0 / np.diag(G)).astype(dtype)
     alpha = X @ D.T  # correlations of the residual with every atom
@@ -263,7 +258,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         res2, recoded = _meet_tol_exactly(matching_pursuit, X, D, A, res2, tol, records,
                                           positive=positive,
                                           n_nonzero=None if only_tol else n_nonzero,
-                                          max_iter=max_iter, _cache=_cache)
+                                          max_iter=max_iter)
         n_recoded = recoded.size
         # the samples max_iter stopped, for the warning; a sample solved again in float64
         # (it had met tol in float32's rounding) and still above tol ran out of steps
@@ -350,8 +345,7 @@ def _warn_steps_used_up(rows, n_total, max_iter, n_nonzero):
 
 
 def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.float32,
-                  return_history=False, progress=None, _names=("X", "D"),
-                  _cache=True):
+                  return_history=False, progress=None, _names=("X", "D")):
     """Orthogonal Matching Pursuit codes, batched over samples.
 
     Each step picks, for every sample, the atom most correlated with the
@@ -415,11 +409,6 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         Private (front doors that pass their own arguments): the names of
         ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
         network's own dictionary, which its caller never passed.
-    _cache : bool, default True
-        Private (the dictionary learners, whose ``D`` changes at every update): False
-        computes what depends on ``D`` alone (its Gram matrix) for this call only: not
-        kept for the next call, and the dictionary kept (a user's) stays
-        (:func:`~v1model.inference._dictionary_cache.values_of`).
 
     Returns
     -------
@@ -477,16 +466,13 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
     check_progress(progress)
     with progress_bar(progress, total=X.shape[0], desc="orthogonal_mp") as bar:
         if positive:
-            A, records, res2 = _nn_omp(X, D, n_nonzero, tol, return_history, bar.update,
-                                       _cache)
+            A, records, res2 = _nn_omp(X, D, n_nonzero, tol, return_history, bar.update)
         else:
-            A, records, res2 = _omp(X, D, n_nonzero, tol, return_history, bar.update,
-                                    _cache)
+            A, records, res2 = _omp(X, D, n_nonzero, tol, return_history, bar.update)
     n_recoded = 0
     if tol is not None:
         res2, recoded = _meet_tol_exactly(orthogonal_mp, X, D, A, res2, tol, records,
-                                          positive=positive, n_nonzero=n_nonzero,
-                                          _cache=_cache)
+                                          positive=positive, n_nonzero=n_nonzero)
         n_recoded = recoded.size
         # n_nonzero at OMP's most (min(n_atoms, n_features): tol alone sets that) cannot
         # be raised
@@ -774,7 +760,7 @@ def _residual_sq(X, D, A):
     return np.einsum("ij,ij->i", R, R)
 
 
-def _omp(X, D, K, tol, return_history, on_block, keep=True):
+def _omp(X, D, K, tol, return_history, on_block):
     """Batch-OMP on the Gram matrix (Rubinstein et al. 2008), vectorised over samples.
 
     For the residual ``r``, the correlations ``alpha = D r`` are updated with
@@ -783,12 +769,12 @@ def _omp(X, D, K, tol, return_history, on_block, keep=True):
     ``coef_m = v_m[j]`` and ``nrm^2 = G_jj - |coef|^2``. ``(coef, nrm)`` is the
     new row of the Cholesky factor of ``G_II``; no product with ``X`` after
     the first. ``on_block`` (a progress bar's update) is called with the rows of
-    each finished block. ``keep``: :func:`values_of`'s (``_cache``).
+    each finished block.
     """
     dtype = X.dtype
     n, f = X.shape
     k = D.shape[0]
-    G = gram_of(values_of(D, keep=keep), D.dtype)  # kept for the next call (_dictionary_cache)
+    G = gram_of(values_of(D), D.dtype)  # kept for the next call (_dictionary_cache)
     g_diag = np.diag(G).astype(np.float64)
     norms = np.sqrt(g_diag).astype(dtype)
     unit = bool(np.all(np.abs(norms - 1) < 1e-6))  # skip the normalisation of scores
@@ -899,15 +885,15 @@ def _back_substitute(Rf, z, sel, n_sel, A):
     A[rows, sel[rows, slots]] = gamma[rows, slots]
 
 
-def _nn_omp(X, D, K, tol, return_history, on_done, keep=True):
+def _nn_omp(X, D, K, tol, return_history, on_done):
     """NN-OMP (Bruckstein et al. 2008), vectorised over all the samples at once (not in
     chunks: the batched NNLS solves, padded to the batch's largest support, round
     differently in another batch); ``on_done`` (a progress bar's update) is called with
-    the number of samples at the end; ``keep``: :func:`values_of`'s (``_cache``)."""
+    the number of samples at the end."""
     dtype = X.dtype
     n, f = X.shape
     k = D.shape[0]
-    G = gram_of(values_of(D, keep=keep), D.dtype)  # kept for the next call (_dictionary_cache)
+    G = gram_of(values_of(D), D.dtype)  # kept for the next call (_dictionary_cache)
     norms = np.sqrt(np.diag(G))
     B = X @ D.T
     A = np.zeros((n, k), dtype)

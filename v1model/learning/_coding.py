@@ -47,18 +47,17 @@ class Coder:
     dtype: np.dtype
     params: dict = field(default_factory=dict)
 
-    def encode(self, X, D, rng=None, progress=False, float64=True, cache=True) -> np.ndarray:
+    def encode(self, X, D, rng=None, progress=False, float64=True) -> np.ndarray:
         """Codes (n_samples, n_atoms) of ``X`` in ``D``, float64 (``float64=False``:
         in the solver's ``dtype``, no float64 copy). No bar of the
         solver's by default: a learner's own bar covers its minibatches (a slow one
-        drew the solver's, with the learner's progress=False too). ``cache=False``
-        for a dictionary being learned, which changes at every update: what the solver
-        derives from ``D`` alone is not kept, and the dictionary a user codes with stays
-        kept (the solvers' ``_cache``, :mod:`v1model.inference._dictionary_cache`)."""
+        drew the solver's, with the learner's progress=False too). A learner codes
+        inside :func:`~v1model.inference._dictionary_cache.bypassing_cache` (its ``D``
+        changes at every update: nothing of it is kept, and the user's stays)."""
         A = encode(
             X, D, self.method, lam=self.lam, n_nonzero=self.n_nonzero,
             positive=self.positive, dtype=self.dtype, seed=rng, progress=progress,
-            _cache=cache, **self.params,
+            **self.params,
         )
         # arrays: encode labels the codes of a DataArray X, and the learners compute with them
         return np.asarray(A, dtype=np.float64 if float64 else None)

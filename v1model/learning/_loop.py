@@ -10,6 +10,7 @@ import numpy as np
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
 from ..inference._common import tally_not_converged
+from ..inference._dictionary_cache import bypassing_cache
 from ..io import seed_attr
 from ..progress import check_progress, progress_bar
 from ..validation import as_generator, check_fits_in_memory, check_int
@@ -59,13 +60,14 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
                        iterable=range(n_updates))
     # small batches: BLAS threads only contend (v1model._blas)
     flops = coding_iteration_flops(n if batch_size is None else min(batch_size, n), n_atoms, p)
-    # the solver's shortfalls are warned of once, for the run (not per minibatch)
+    # the solver's shortfalls are warned of once, for the run (not per minibatch); D
+    # changes at every update: the solvers keep nothing of it, and the user's D stays kept
     with tally_not_converged("method_params", coder.params) as tally, \
-            blas_threads_for_step(flops):
+            blas_threads_for_step(flops), bypassing_cache():
         for _ in bar:
             start = time.perf_counter()
             batch = X if batches is None else np.asarray(X[batches.next()], dtype=np.float64)
-            A = coder.encode(batch, D, rng, cache=False)  # D changes at every update
+            A = coder.encode(batch, D, rng)
             stats = batch_statistics(batch, D, A, coder)
             D_old = D
             D, A = step(batch, A, D)

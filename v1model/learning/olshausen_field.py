@@ -60,6 +60,7 @@ from ..validation import (
 from ..inference._common import (UNCONVERGED_HISTORY, check_products_in_range,
                                  check_warm_start, lam_units, tally_not_converged,
                                  warn_not_converged)
+from ..inference._dictionary_cache import bypassing_cache
 from ..io import UPDATES_BEFORE, clean_attrs, count_coord, flatten_nested, seed_attr
 from ._data import check_training_rows
 from ._history import relative_error
@@ -904,9 +905,11 @@ def learn_dictionary(
                        iterable=range(n_updates), mininterval=1.0)
     # minibatch inference is small products, where BLAS threads only contend
     # (v1model._blas; benchmarks/bench_learning_threads.py)
-    # the solver's shortfalls are warned of once, for the run (not per minibatch)
+    # the solver's shortfalls are warned of once, for the run (not per minibatch); D
+    # changes at every update: the solvers keep nothing of it, and the user's D stays kept
     with tally_not_converged("inference_params", inference_params, "inference") as tally, \
-            blas_threads_for_step(coding_iteration_flops(batch_size, n_atoms, p)):
+            blas_threads_for_step(coding_iteration_flops(batch_size, n_atoms, p)), \
+            bypassing_cache():
         for t in bar:
             rate = lr * decay**t
             batch = np.asarray(X[rng.integers(0, n, batch_size)], dtype=np.float64)
@@ -1110,10 +1113,9 @@ def _l1_encoder(inference, threshold, tau, params):
     from .. import inference as inf
 
     # progress=False below: the learning's own bar covers every minibatch, none of the
-    # solver's (a slow minibatch drew one, with progress=False too); _cache=False: D
-    # changes at every update, so what the solver derives from it alone is not kept (nor
-    # the user's dictionary evicted, _dictionary_cache); neither put in params, which the
-    # history records as the solver settings a user can give
+    # solver's (a slow minibatch drew one, with progress=False too); not put in params,
+    # which the history records as the solver settings a user can give. Called inside
+    # the loop's bypassing_cache (_dictionary_cache): D changes at every update
     if inference == "lca":
         # the Euler tolerance stop's: the ivp path, and n_steps (a fixed count), warned
         # of it at every update
@@ -1122,18 +1124,18 @@ def _l1_encoder(inference, threshold, tau, params):
 
         def encode(batch, D, lam):
             return inf.lca(batch, D, lam, threshold=threshold, tau=tau, dtype=np.float64,
-                           progress=False, _cache=False, **params).astype(np.float64)
+                           progress=False, **params).astype(np.float64)
     elif inference == "fista":
         params.setdefault("tol", 1e-4)
 
         def encode(batch, D, lam):
             return inf.fista(batch, D, lam, positive=threshold == "nonneg", dtype=np.float64,
-                             progress=False, _cache=False, **params).astype(np.float64)
+                             progress=False, **params).astype(np.float64)
     else:  # float64 as lca and fista (float32 refused data that those learn from)
         def encode(batch, D, lam):
             return np.asarray(inf.encode(batch, D, method=inference, lam=lam,
                                          positive=threshold == "nonneg", dtype=np.float64,
-                                         progress=False, _cache=False, **params),
+                                         progress=False, **params),
                               dtype=np.float64)
     return encode
 

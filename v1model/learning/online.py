@@ -38,6 +38,7 @@ import numpy as np
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
 from ..inference._common import NotConvergedStream, run_tally, tally_not_converged
+from ..inference._dictionary_cache import bypassing_cache
 from ..progress import check_progress, progress_bar
 from ..validation import (as_generator, check_array, check_bool, check_int,
                           check_nonnegative, check_shape, describe)
@@ -172,9 +173,10 @@ class OnlineState:
             ``D``, the statistics, ``usage`` and ``history`` are updated in place.
         """
         start = time.perf_counter()
-        # the run's tally (run_epochs, partial_fit), or this step's own
-        with run_tally("method_params", self.coder.params) as tally:
-            codes = self.coder.encode(X, self.D, self.rng, cache=False)  # D changes per step
+        # the run's tally (run_epochs, partial_fit), or this step's own; D changes at every
+        # step: the solvers keep nothing of it, and the user's D stays kept
+        with run_tally("method_params", self.coder.params) as tally, bypassing_cache():
+            codes = self.coder.encode(X, self.D, self.rng)
             n_unconverged = tally.take_unconverged()
         stats = batch_statistics(X, self.D, codes, self.coder)
         self.n_updates += 1

@@ -229,6 +229,8 @@ def _lateral_weights(phi):
     the rate solvers' one-entry cache (:func:`~v1model.inference._dictionary_cache.values_of`,
     keyed on the kernels' values, the geometry in the value's name; bounded by the bytes of
     the CSR arrays), so kernels changed in place between calls get their own weights.
+    Weights that do not fit are built at every call and leave the kept dictionary (a
+    user's, with its Gram matrix) in place.
 
     Parameters
     ----------
