@@ -616,7 +616,7 @@ def integer_sample_dtype(samples):
 
 
 def warn_integer_samples(dtype, which: str, what: str, name: str, value: float,
-                         effect: str) -> None:
+                         effect: str, below: str | None = None) -> None:
     """Warn that the level ``name=value`` (below 1) is below the step of the integer
     samples (``dtype``) of ``which``, taken as they are, not scaled to [-1, 1].
 
@@ -631,16 +631,22 @@ def warn_integer_samples(dtype, which: str, what: str, name: str, value: float,
     name : str
         The argument given in units of full scale 1, e.g. ``"min_rms"``.
     value : float
-        Its value (below 1).
+        Its value (below 1, or below the level ``below`` names).
     effect : str
         What it then does, e.g. which segments it rejects.
+    below : str, optional
+        What ``value`` is below, for a level other than one step (a squared norm
+        summed over a signal's samples); default ``"1, the step of the <dtype>
+        samples of <which>"``.
     """
     full = 2.0 ** (8 * dtype.itemsize - 1)  # int16: 32768; uint8: 128 around 128
+    if below is None:
+        below = f"1, the step of the {dtype.name} samples of {which}"
     warnings.warn(
-        f"{name}={value:g} is below 1, the step of the {dtype.name} samples of {which}, "
-        f"which are taken as they are (full scale {full:g}; load_wav scales integer samples "
-        f"to [-1, 1]): {effect}; divide the {what} by {full:g} (or read them with "
-        f"load_wav), or give {name} in their units", UserWarning,
+        f"{name}={value:g} is below {below}, which are taken as they are (full scale "
+        f"{full:g}; load_wav scales integer samples to [-1, 1]): {effect}; divide the "
+        f"{what} by {full:g} (or read them with load_wav), or give {name} in their units",
+        UserWarning,
         stacklevel=user_stacklevel())
 
 

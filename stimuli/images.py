@@ -329,7 +329,8 @@ def _pixel_type(images):
 
 
 
-def warn_integer_pixels(images, which: str, name: str, value: float, effect: str) -> None:
+def warn_integer_pixels(images, which: str, name: str, value: float, effect: str,
+                        below: str | None = None) -> None:
     """Warn that the level ``name=value`` (below 1) is below the step of the integer
     pixels of ``which``, taken as they are, not divided by their white as
     :func:`load_images` divides them (the images' counterpart of
@@ -345,14 +346,20 @@ def warn_integer_pixels(images, which: str, name: str, value: float, effect: str
     name : str
         The argument given in units of white 1, e.g. ``"lam"``.
     value : float
-        Its value (below 1).
+        Its value (below 1, or below the level ``below`` names).
     effect : str
         What it then does.
+    below : str, optional
+        What ``value`` is below, for a level other than one step (a squared norm
+        summed over an image's pixels); default ``"1, the step of the <dtype>
+        pixels of <which>"``.
     """
     images = np.asarray(images)
     white = _integer_white(images)
+    if below is None:
+        below = f"1, the step of the {images.dtype.name} pixels of {which}"
     warnings.warn(
-        f"{name}={value:g} is below 1, the step of the {images.dtype.name} pixels of {which}, "
+        f"{name}={value:g} is below {below}, "
         f"which are taken as they are (white {white:g}; load_images divides integer pixels "
         f"by it): {effect}; divide the images by {white:g} (or read them with load_images), "
         f"or give {name} in their units", UserWarning, stacklevel=user_stacklevel())

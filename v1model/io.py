@@ -865,6 +865,36 @@ FORMAT_VERSION_ATTR = "v1model_format_version"
 FORMAT_VERSION = 1
 
 
+def check_saved_kind(ds, kind: str, what: str, hint: str = "") -> None:
+    """Refuse ``ds`` unless it is a Dataset saved as ``kind`` (its ``attrs["kind"]``), as
+    every ``from_dataset`` reads its own files.
+
+    Parameters
+    ----------
+    ds : object
+        What the user gave as a saved object.
+    kind : str
+        The ``attrs["kind"]`` its writer records, e.g. ``"v1model.ConvolutionalNetwork"``.
+    what : str
+        What such a file holds, in the message (``"convolutional network"``).
+    hint : str, optional
+        What to do instead, appended in parentheses.
+
+    Raises
+    ------
+    TypeError
+        When ``ds`` is not a Dataset.
+    ValueError
+        When its ``attrs["kind"]`` is not ``kind``, naming both.
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    if ds.attrs.get("kind") != kind:
+        raise ValueError(f"ds is not a saved {what}: attrs['kind'] is "
+                         f"{ds.attrs.get('kind')!r}, not {kind!r}"
+                         + (f" ({hint})" if hint else ""))
+
+
 def saved_format_version(ds: xr.Dataset) -> int:
     """The :data:`FORMAT_VERSION` a Dataset loaded from a file was saved with.
 

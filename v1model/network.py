@@ -18,7 +18,8 @@ import numpy as np
 import xarray as xr
 
 from ._frames import user_stacklevel
-from .io import SavedAsDataset, attach_history, continue_history, detach_history
+from .io import (SavedAsDataset, attach_history, check_saved_kind, continue_history,
+                 detach_history)
 from .validation import (
     ATOM_IMAGE_DIMS,
     DATA_DIMS,
@@ -685,12 +686,8 @@ class SparseCodingNetwork(SavedAsDataset):
         ValueError
             When ``ds`` is not a saved network.
         """
-        if not isinstance(ds, xr.Dataset):
-            raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-        if ds.attrs.get("kind") != NETWORK_KIND:
-            raise ValueError(f"ds is not a saved network: attrs['kind'] is "
-                             f"{ds.attrs.get('kind')!r}, not {NETWORK_KIND!r} (a dictionary "
-                             "alone can be given as SparseCodingNetwork(D, patch_shape=...))")
+        check_saved_kind(ds, NETWORK_KIND, "network", "a dictionary alone can be given as "
+                         "SparseCodingNetwork(D, patch_shape=...)")
         if "dictionary" not in ds:
             raise ValueError("ds has no 'dictionary' variable; not a saved network")
         if set(ds["dictionary"].dims) != {"atom", "y", "x"}:

@@ -301,33 +301,7 @@ def test_objective_reads_the_geometry_codes_dataset_records(name, tmp_path):
         objective(np.zeros((3,) + other), ds.codes, ds.kernels, lam)
 
 
-def test_codes_saved_without_their_geometry_are_told_what_to_pass(tmp_path):
-    """ds.codes of a file saved before the codes carried their geometry (only the
-    Dataset's attrs have it): reconstruct's error said to pass "the codes of
-    codes_dataset", which these are; it now names the Dataset's attrs to pass, and
-    passing them, as a netCDF file gives them back, reconstructs ``A M``."""
-    from v1model.io import load_dataset, save_dataset
-
-    phi = make_problem("2d-valid-s23")[0]
-    A = np.random.default_rng(5).standard_normal((3, phi.n_kernels) + phi.code_shape)
-    old = phi.codes_dataset(A)
-    for key in ("signal_shape", "stride", "boundary"):
-        del old["codes"].attrs[key]
-    ds = load_dataset(save_dataset(old, tmp_path / "old.nc"))
-    with pytest.raises(ValueError, match=re.escape(
-            "these codes (a DataArray) record no signal_shape in their attrs, as ds.codes of "
-            "a file saved before the codes carried their geometry: the Dataset's attrs do, so "
-            "pass signal_shape=ds.attrs['signal_shape'], stride=ds.attrs['stride'], "
-            "boundary=ds.attrs['boundary']")):
-        reconstruct(ds.codes, ds.kernels)
-    made = reconstruct(ds.codes, ds.kernels, signal_shape=ds.attrs["signal_shape"],
-                       stride=ds.attrs["stride"], boundary=ds.attrs["boundary"])
-    np.testing.assert_allclose(made.reshape(3, -1), A.reshape(3, -1) @ phi.as_matrix(),
-                               rtol=0, atol=1e-12)
-    # plain arrays have no attrs to name
-    with pytest.raises(ValueError, match=r"or the codes of codes_dataset, whose attrs record "
-                                         r"it\)$"):
-        reconstruct(A, phi.kernels)
+# codes saved before they carried their geometry: test_recorded_geometry.py
 
 
 @pytest.mark.parametrize("kind", ["int16 sounds", "uint8 images"])

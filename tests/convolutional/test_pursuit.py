@@ -2,6 +2,7 @@
 the package's dense MP, its stopping rules, planted spikes, and a real sound."""
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from v1model.convolutional import ConvolutionalDictionary, matching_pursuit, reconstruct
+from v1model.inference import ConvergenceWarning
 from v1model.inference import matching_pursuit as dense_mp
 
 from .conftest import unit_kernels
@@ -555,27 +557,56 @@ def test_float64_pass_leaves_the_process_warning_filters_alone(
 
 
 def test_integer_sounds_with_a_tol_below_their_step_are_warned_of():
-    """int16 sounds (full scale 32768) with a squared-residual tol=0.5, meant for full
-    scale 1, asked for a code within half a sample step, unsaid: warned of once at the
-    caller's line, as encode warns of its lam; snr_db (scale-free), n_nonzero, a tol of
-    1 or more and float sounds are not."""
+    """int16 sounds (full scale 32768) with a squared-residual tol meant for full scale 1
+    ask for a code within less than a sample step, unsaid: warned of once at the
+    caller's line, as encode warns of its lam. The level is one step in each of the 200
+    samples of a signal, 200: tol=10 (was not warned of: only a tol below 1 was) is
+    below it, and codes each sound with more spikes than it has samples; snr_db
+    (scale-free), n_nonzero, a tol of 200 or more and float sounds are not warned of."""
     rng = np.random.default_rng(0)
     sounds = np.round(rng.standard_normal((2, 200)) * 3000).astype(np.int16)
     kernels = unit_kernels(rng, (3, 12))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        matching_pursuit(sounds, kernels, tol=0.5, max_iter=20)
-    warned = [w for w in caught if "is below 1, the step" in str(w.message)]
-    assert [str(w.message) for w in warned] == [
-        "tol=0.5 is below 1, the step of the int16 samples of X, which are taken as they are "
-        "(full scale 32768; load_wav scales integer samples to [-1, 1]): a squared residual "
-        "norm below one step of the samples asks for a nearly exact code, up to max_iter "
-        "spikes; divide the sounds by 32768 (or read them with load_wav), or give tol in "
-        "their units"]
-    assert warned[0].filename == __file__
+    for tol in (0.5, 10.0, 199.0):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            matching_pursuit(sounds, kernels, tol=tol, max_iter=20)
+        warned = [w for w in caught if "one step in each" in str(w.message)]
+        assert [str(w.message) for w in warned] == [
+            f"tol={tol:g} is below 200, the squared norm of a residual of one step in each "
+            "of the 200 int16 samples of a signal of X, which are taken as they are (full "
+            "scale 32768; load_wav scales integer samples to [-1, 1]): a residual below one "
+            "step per sample asks for a nearly exact code, up to max_iter spikes; divide "
+            "the sounds by 32768 (or read them with load_wav), or give tol in their units"]
+        assert warned[0].filename == __file__
+    # the premise: at tol=10 the int16 sounds take more spikes than samples, the same
+    # sounds at full scale 1 none (their squared norm, ~0.017 * 200, is below 10)
+    spikes = np.count_nonzero(matching_pursuit(sounds, kernels, tol=10.0, max_iter=2000)
+                              .reshape(2, -1), axis=1)
+    assert spikes.min() > 200, spikes
+    assert not matching_pursuit(sounds / 32768, kernels, tol=10.0).any()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # a tol of one step in each sample may still be short at max_iter: not this warning
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
         matching_pursuit(sounds, kernels, n_nonzero=5)
         matching_pursuit(sounds, kernels, snr_db=3.0)
+        matching_pursuit(sounds, kernels, tol=200.0, max_iter=20)
         matching_pursuit(sounds, kernels, tol=1e12)
-        matching_pursuit(sounds / 32768, kernels, tol=1e3)
+        matching_pursuit(sounds / 32768, kernels, tol=1e-3)
+
+
+def test_integer_images_with_a_tol_below_their_step_are_warned_of():
+    """uint8 images (white 255) with tol=10, below 16 x 16 = 256, one step in each
+    pixel, squared and summed: warned of, naming the pixels and their white; a tol of
+    256 is not."""
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (2, 16, 16)).astype(np.uint8)
+    kernels = unit_kernels(rng, (3, 4, 4))
+    with pytest.warns(UserWarning, match=re.escape(
+            "tol=10 is below 256, the squared norm of a residual of one step in each of the "
+            "256 uint8 pixels of a signal of X, which are taken as they are (white 255;")):
+        matching_pursuit(images, kernels, tol=10.0, max_iter=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        matching_pursuit(images, kernels, tol=256.0, max_iter=20)

@@ -39,10 +39,14 @@ X = np.random.default_rng(1).standard_normal((2, 16, 16))
      ValueError, r"X must have shape \(n_samples, 16, 16\)"),
     (lambda: ConvolutionalDictionary(KERNELS, (16, 16)).synthesize(np.zeros((2, 3, 20, 20))),
      ValueError, r"codes must have shape \(n_samples, 4, 20, 20\)"),
+    # no stride or boundary given or recorded: the missing ones named (a bare shape error)
     (lambda: reconstruct(np.zeros((2, 4, 19, 19)), KERNELS, (16, 16)), ValueError,
-     r"codes must have shape"),
+     r"codes of shape \(2, 4, 19, 19\) do not fit signals of shape \(16, 16\) .* stride "
+     r"and boundary were neither given nor recorded"),
     (lambda: objective(X, np.zeros((2, 4, 19, 19)), KERNELS, 0.1), ValueError,
-     r"codes must have shape"),
+     r"codes of shape \(2, 4, 19, 19\) do not fit signals of shape"),
+    (lambda: reconstruct(np.zeros((2, 4, 19, 19)), KERNELS, (16, 16), stride=1,
+                         boundary="full"), ValueError, r"codes must have shape"),
 ])
 def test_operator_rejects(call, error, match):
     with pytest.raises(error, match=match):

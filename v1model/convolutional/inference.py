@@ -16,6 +16,7 @@ and a signal stops on its own when it meets the tolerance.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -36,8 +37,9 @@ from ..inference.lca import TOL_STOP_ONLY
 from ..progress import check_progress, progress_bar
 from ..validation import (array_shape, check_array, check_bool, check_choice, check_int,
                           check_nonnegative, check_positive, check_shape, describe)
-from .operator import (BOUNDARIES, CODES_GEOMETRY, ConvolutionalDictionary, _check_axes,
-                       codes_by_dim_name, kernels_by_dim_name, signals_by_dim_name)
+from .operator import (BOUNDARIES, CODES_GEOMETRY, ConvolutionalDictionary, _axis_geometry,
+                       _check_axes, check_geometry, codes_by_dim_name, kernels_by_dim_name,
+                       signals_by_dim_name)
 
 __all__ = ["encode", "reconstruct", "objective", "METHODS", "ConvergenceWarning"]
 
@@ -315,11 +317,14 @@ def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
 
     Parameters
     ----------
-    codes : array_like, shape (n_samples, n_kernels, *code_shape)
+    codes : array_like, shape (n_samples, n_kernels, *code_shape), or xarray.Dataset
         A DataArray with the dims of :meth:`ConvolutionalDictionary.codes_dataset`
         is read by name, and the geometry that method records in its attrs
         (``signal_shape``, ``stride``, ``boundary``) is used: a saved
-        ``ds.codes`` needs only ``ds.kernels``.
+        ``ds.codes`` needs only ``ds.kernels``. The whole Dataset may be
+        given (:func:`codes_of_dataset`): its codes are taken, and a copy of
+        the geometry in its attrs (files written before 2026-12-08) must
+        agree with theirs, or completes it (older files).
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
         The kernels, or a :class:`ConvolutionalDictionary` (then
         ``signal_shape``, ``stride`` and ``boundary`` are its own: given, they
@@ -350,9 +355,13 @@ def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
     ValueError
         Without ``signal_shape`` for kernels and codes whose attrs do not
         record it, with a ``signal_shape``, ``stride`` or ``boundary`` other
-        than a dictionary's own or the one the codes' attrs record, or for
-        codes of another shape than the dictionary's.
+        than a dictionary's own or the one the codes' attrs record, for a
+        Dataset whose attrs record another geometry than its codes', or for
+        codes of another shape than the dictionary's (with kernels and no
+        stride or boundary, given or recorded: naming the missing one and
+        the strides that give the codes' shape).
     """
+    codes = codes_of_dataset(codes)
     given = _codes_geometry(codes, kernels, signal_shape=signal_shape, stride=stride,
                             boundary=boundary)
     if isinstance(kernels, ConvolutionalDictionary):
@@ -374,6 +383,7 @@ def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
         kernels, given["signal_shape"], dtype=dtype,
         stride=1 if given["stride"] is None else given["stride"],
         boundary="full" if given["boundary"] is None else given["boundary"])
+    _check_codes_fit(codes, phi, given)
     return phi.synthesize(codes)
 
 
@@ -403,20 +413,116 @@ def _codes_geometry(codes, kernels, **given) -> dict:
 
 
 def _unrecorded_geometry_advice(codes) -> str:
-    """For a DataArray of codes whose attrs record no signal_shape (``ds.codes`` of a file
+    """For a DataArray of codes whose attrs record no geometry (``ds.codes`` of a file
     saved before the codes carried it): where that file keeps it, else ``""``."""
     if not hasattr(codes, "attrs") or not hasattr(codes, "dims"):
         return ""
-    return ("; these codes (a DataArray) record no signal_shape in their attrs, as ds.codes "
-            "of a file saved before the codes carried their geometry: the Dataset's attrs "
-            "do, so pass signal_shape=ds.attrs['signal_shape'], "
-            "stride=ds.attrs['stride'], boundary=ds.attrs['boundary']")
+    return ("; these codes (a DataArray) record no geometry in their attrs, as ds.codes "
+            "of a file saved before the codes carried it: the Dataset's attrs do, so pass "
+            "the Dataset itself as codes (reconstruct(ds, ds.kernels)), or "
+            "signal_shape=ds.attrs['signal_shape'], stride=ds.attrs['stride'], "
+            "boundary=ds.attrs['boundary']")
 
 
-def _recorded_geometry(codes) -> dict:
-    """The geometry (:data:`~.operator.CODES_GEOMETRY`) a DataArray of codes records in
-    its attrs, as :meth:`ConvolutionalDictionary.codes_dataset` writes it: tuples of int
-    and a boundary name, checked (a damaged file's are named); empty for other codes."""
+#: the variables of a Dataset that hold codes, in the order they are looked for:
+#: :meth:`ConvolutionalDictionary.codes_dataset`'s, then the spiking simulator's
+CODES_VARIABLES = ("codes", "code")
+
+
+def codes_of_dataset(codes):
+    """``codes`` as given, or, for an ``xarray.Dataset`` of
+    :meth:`ConvolutionalDictionary.codes_dataset` (or of
+    :func:`~v1model.spiking.spiking_convolutional_lca`), its codes variable with the
+    geometry it records.
+
+    The codes' own attrs are the record: they travel with ``ds.codes`` alone. Files
+    written before 2026-12-08 also hold the geometry in the Dataset's attrs: a copy
+    there that disagrees with the codes' is refused, naming both (it was ignored, unsaid,
+    when edited); files written before the codes carried it hold it there only, and it
+    is taken from there. A Dataset's ``sample_rate_hz`` is checked likewise against its
+    codes' ``time`` coordinate in s.
+
+    Parameters
+    ----------
+    codes : array_like, xarray.DataArray or xarray.Dataset
+
+    Returns
+    -------
+    array_like or xarray.DataArray
+        ``codes`` itself, or the Dataset's codes (a shallow copy whose attrs hold the
+        geometry).
+
+    Raises
+    ------
+    ValueError
+        For a Dataset without a codes variable, or whose attrs and codes' attrs record
+        different geometries or rates.
+    """
+    import xarray as xr
+
+    if not isinstance(codes, xr.Dataset):
+        return codes
+    ds = codes
+    name = next((v for v in CODES_VARIABLES if v in ds.data_vars), None)
+    if name is None:
+        raise ValueError(f"codes: the Dataset has none of the variables "
+                         f"{', '.join(map(repr, CODES_VARIABLES))} (it has "
+                         f"{', '.join(map(repr, ds.data_vars)) or 'no variables'}); pass "
+                         "the Dataset of codes_dataset or spiking_convolutional_lca, or "
+                         "its codes variable")
+    out = ds[name].copy(deep=False)
+    out.attrs = dict(out.attrs)
+    own = _recorded_geometry(out, f"ds[{name!r}]")
+    copy = _recorded_geometry(ds, "ds")
+    for key, theirs in copy.items():
+        if key not in own:  # a file saved before the codes carried their geometry
+            out.attrs[key] = ds.attrs[key]
+        elif theirs != own[key]:
+            raise ValueError(
+                f"ds[{name!r}].attrs[{key!r}]={own[key]!r} and ds.attrs[{key!r}]="
+                f"{theirs!r} disagree: the codes' attrs are the record (they go with "
+                f"ds[{name!r}] alone); correct or delete ds.attrs[{key!r}] (files written "
+                "before 2026-12-08 hold both)")
+    if "sample_rate_hz" in ds.attrs:
+        rate = check_positive(ds.attrs["sample_rate_hz"], "ds.attrs['sample_rate_hz']")
+        for where, theirs in _coordinate_rates(ds, name):
+            if abs(theirs - rate) > 1e-6 * rate:
+                raise ValueError(
+                    f"ds.attrs['sample_rate_hz']={rate:g} and {where}, {theirs:g} Hz, "
+                    "disagree: the coordinates are the record (they go with the variables "
+                    "alone); correct or delete ds.attrs['sample_rate_hz']")
+    return out
+
+
+def _coordinate_rates(ds, name: str) -> list:
+    """The sample rates (Hz) the coordinates of a Dataset of codes record, as
+    ``(where, rate)``: its codes' onsets (``time`` in s against ``time_sample``, which
+    step by the stride) and its kernels' ``lag`` in s."""
+    out = []
+    codes = ds[name]
+    if {"time", "time_sample"} <= set(codes.coords) and codes.sizes.get("time", 0) >= 2 \
+            and codes["time"].attrs.get("units") == "s":
+        t = np.asarray(codes["time"].values, dtype=np.float64)
+        n = np.asarray(codes["time_sample"].values, dtype=np.float64)
+        if t[-1] != t[0]:
+            out.append((f"the rate of ds[{name!r}]'s 'time' coordinate (s, against "
+                        "'time_sample')", float((n[-1] - n[0]) / (t[-1] - t[0]))))
+    if "kernels" in ds.data_vars:
+        from ..validation import sample_rate_by_labels
+
+        kernels = ds["kernels"].copy(deep=False)
+        kernels.attrs = {}
+        lag = sample_rate_by_labels(kernels, None, "ds['kernels']", time_dims=("lag",))
+        if lag is not None:
+            out.append(("the rate of ds['kernels']'s 'lag' coordinate (s)", lag))
+    return out
+
+
+def _recorded_geometry(codes, where: str = "codes") -> dict:
+    """The geometry (:data:`~.operator.CODES_GEOMETRY`) a DataArray of codes (or a
+    Dataset, ``where="ds"``) records in its attrs, as
+    :meth:`ConvolutionalDictionary.codes_dataset` writes it: tuples of int and a boundary
+    name, checked (a damaged file's are named); empty for other codes."""
     attrs = getattr(codes, "attrs", None)
     if not isinstance(attrs, dict):
         return {}
@@ -424,9 +530,9 @@ def _recorded_geometry(codes) -> dict:
     for name in CODES_GEOMETRY:
         if name in attrs:
             value = attrs[name]
-            where = f"codes.attrs[{name!r}]"
-            out[name] = (check_choice(str(value), where, BOUNDARIES) if name == "boundary"
-                         else _check_axes(np.atleast_1d(value).tolist(), where,
+            label = f"{where}.attrs[{name!r}]"
+            out[name] = (check_choice(str(value), label, BOUNDARIES) if name == "boundary"
+                         else _check_axes(np.atleast_1d(value).tolist(), label,
                                           np.size(value), minimum=1))
     return out
 
@@ -439,6 +545,50 @@ def _geometry_value(name, value, own):
     return _check_axes(value, name, len(own), minimum=1)
 
 
+def _check_codes_fit(codes, phi, geometry) -> None:
+    """Refuse ``codes`` whose code shape is not ``phi``'s when ``phi`` (built from
+    kernels given as an array) took the default stride or boundary, None in ``geometry``
+    (:func:`_codes_geometry`: neither given nor recorded in the codes' attrs), naming
+    what is missing and the geometries that would fit (the synthesis's shape error
+    named neither)."""
+    missing = [name for name in ("stride", "boundary") if geometry[name] is None]
+    shape = array_shape(codes_by_dim_name(codes, phi.ndim), "codes")
+    if not missing or len(shape) != phi.ndim + 2 or shape[2:] == phi.code_shape:
+        return
+    fits = _geometries_for(phi.signal_shape, phi.kernel_shape, shape[2:])
+    hint = ("; " + " or ".join(fits) + (" gives" if len(fits) == 1 else " give")
+            + " their code shape" if fits
+            else "; no stride and boundary give their code shape for these kernels: check "
+                 "signal_shape and the kernels")
+    raise ValueError(
+        f"codes of shape {tuple(shape)} do not fit signals of shape {phi.signal_shape} "
+        f"with stride={phi.stride} and boundary={phi.boundary!r} (code shape "
+        f"{phi.code_shape}): {' and '.join(missing)} {'was' if len(missing) == 1 else 'were'}"
+        f" neither given nor recorded in the codes' attrs, and the default taken; pass "
+        f"the {' and '.join(missing)} the codes were encoded with{hint}"
+        + _unrecorded_geometry_advice(codes))
+
+
+def _geometries_for(signal_shape, kernel_shape, code_shape) -> list[str]:
+    """The strides (per boundary, at most 3 each) under which kernels of ``kernel_shape``
+    on signals of ``signal_shape`` give codes of ``code_shape``, as text."""
+    out = []
+    for boundary in BOUNDARIES:
+        per_axis = [[s for s in range(1, k + 1) if _axis_geometry(n, k, s, boundary)[0] == m]
+                    for n, k, m in zip(signal_shape, kernel_shape, code_shape)]
+        found = []
+        for stride in itertools.product(*per_axis):
+            try:
+                check_geometry(signal_shape, kernel_shape, stride, boundary)
+            except ValueError:
+                continue
+            found.append(stride[0] if len(set(stride)) == 1 else stride)
+        if found:
+            strides = ", ".join(map(str, found[:3])) + (", ..." if len(found) > 3 else "")
+            out.append(f"stride={strides} with boundary={boundary!r}")
+    return out
+
+
 def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = None
               ) -> np.ndarray:
     """Per-signal LASSO objective ``0.5 ||x - Φ a||^2 + lam ||a||_1``, in float64.
@@ -447,10 +597,10 @@ def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = Non
     ----------
     X : array_like, shape (n_samples, *signal_shape) or signal_shape
         As in :func:`encode` (a DataArray read by dim name).
-    codes : array_like, shape (n_samples, n_kernels, *code_shape)
+    codes : array_like, shape (n_samples, n_kernels, *code_shape), or xarray.Dataset
         As :func:`encode` returns them (one signal: ``n_samples = 1``); a
         DataArray with the dims of :meth:`ConvolutionalDictionary.codes_dataset`
-        is read by name.
+        is read by name; its Dataset, as in :func:`reconstruct`.
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
     lam : float
     stride : int or tuple of int, optional
@@ -468,11 +618,13 @@ def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = Non
     ------
     ValueError
         With a ``stride`` or ``boundary`` other than the one the codes' attrs
-        record (or a dictionary's own), or signals ``X`` of another shape
-        than the codes' attrs' ``signal_shape``.
+        record (or a dictionary's own), signals ``X`` of another shape
+        than the codes' attrs' ``signal_shape``, or codes that do not fit
+        ``X`` (as in :func:`reconstruct`).
     """
     # ds.codes of codes_dataset record their stride and boundary: a stride-2 code was
     # refused as of the wrong shape for the default stride 1
+    codes = codes_of_dataset(codes)
     geometry = _codes_geometry(codes, kernels, signal_shape=None, stride=stride,
                                boundary=boundary)
     phi = as_dictionary(kernels, X, geometry["stride"], geometry["boundary"],
@@ -482,6 +634,8 @@ def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = Non
         raise ValueError(f"X holds signals of shape {phi.signal_shape}, but the codes' attrs "
                          f"record signal_shape={geometry['signal_shape']!r}: pass the signals "
                          "the codes were encoded from")
+    if not isinstance(kernels, ConvolutionalDictionary):
+        _check_codes_fit(codes, phi, geometry)
     lam = check_nonnegative(lam, "lam")
     codes = codes_by_dim_name(codes, phi.ndim)  # the L1 term sums each sample's own codes
     made = phi.synthesize(codes)
@@ -537,25 +691,37 @@ def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionar
 
 
 #: what a level below one step of integer signals does, for :func:`warn_integer_signals`
-#: ({unit}: samples or pixels): an L1 penalty (encode, learn_kernels); a squared residual
-#: norm to reach (matching_pursuit's tol)
-LAM_BELOW_STEP = ("an L1 penalty below one step of the {unit} leaves nearly every "
+#: ({units}: samples or pixels, {unit}: sample or pixel): an L1 penalty (encode,
+#: learn_kernels); a squared residual norm to reach (matching_pursuit's tol)
+LAM_BELOW_STEP = ("an L1 penalty below one step of the {units} leaves nearly every "
                   "coefficient active")
-TOL_BELOW_STEP = ("a squared residual norm below one step of the {unit} asks for a nearly "
-                  "exact code, up to max_iter spikes")
+TOL_BELOW_STEP = ("a residual below one step per {unit} asks for a nearly exact code, up "
+                  "to max_iter spikes")
 
 
 def warn_integer_signals(given, ndim: int, name: str, value: float, effect: str,
-                         which: str = "X", what: str = "sounds") -> None:
+                         which: str = "X", what: str = "sounds",
+                         n_values: int | None = None) -> None:
     """Warn of signals ``given`` of integer samples or pixels (of at most 32 bits, as WAV
-    and picture files hold them), taken as they are, with a level ``0 < value < 1``
-    meant for full scale 1: below one step of the signals.
+    and picture files hold them), taken as they are, with a level ``value`` below one
+    step of them, which only full scale 1 makes sense of.
+
+    The level is one per sample or pixel (``n_values`` None: an L1 penalty, warned of
+    when ``0 < value < 1``), or a squared norm summed over the ``n_values`` samples or
+    pixels of one signal (matching pursuit's ``tol``: warned of when ``0 < value <
+    n_values``, a residual of less than one step in each). Either way, every level
+    meant for signals of full scale 1 is warned of: a residual of one full scale in
+    each sample has a squared norm of ``n_values``, so no such signal needs a ``tol``
+    as large.
 
     Sounds (``ndim`` 1) are warned of as :func:`stimuli.audio.sample_segments` warns of its
     ``min_rms`` (:func:`stimuli.audio.warn_integer_samples`), images and volumes by
     :func:`stimuli.images.warn_integer_pixels`. At ``lam=0.1`` every coefficient of int16
     noise was active (fraction 1.0) and 99.8% of those of uint8 noise images (0.15 for
-    the same images / 255).
+    the same images / 255); at ``tol=10``, matching pursuit put 569-675 spikes on int16
+    noise sounds of 256 samples (RMS 10% of full scale), none on the same sounds / 32768,
+    and 463-494 on uint8 noise images of 16x16 pixels, 81-84 on the same / 255
+    (2026-12-08, 4 kernels, 4 signals each).
 
     Parameters
     ----------
@@ -567,16 +733,20 @@ def warn_integer_signals(given, ndim: int, name: str, value: float, effect: str,
     name, value : str, float
         The argument and its value, e.g. ``"lam"``, 0.1.
     effect : str
-        What such a level does, with ``{unit}`` for "samples" or "pixels", e.g.
-        :data:`LAM_BELOW_STEP`.
+        What such a level does, with ``{units}`` for "samples" or "pixels" (``{unit}``
+        "sample" or "pixel"), e.g. :data:`LAM_BELOW_STEP`.
     which : str, default "X"
         The argument holding the signals, named in the message.
     what : str, default "sounds"
         What to divide by the full scale (sounds only).
+    n_values : int, optional
+        Samples or pixels per signal, for a level that is a squared norm summed
+        over them.
     """
     from stimuli.audio import integer_sample_dtype, warn_integer_samples
 
-    if not 0 < value < 1:
+    floor = 1 if n_values is None else n_values  # one step, per value or summed squared
+    if not 0 < value < floor:
         return
     # a list of signals (each int16, as scipy.io.wavfile reads them) has no dtype of its
     # own: its first integer item is named
@@ -586,12 +756,17 @@ def warn_integer_signals(given, ndim: int, name: str, value: float, effect: str,
     if dtype is None:
         return
     which = which if index is None else f"{which}[{index}]"
+    unit = "sample" if ndim == 1 else "pixel"
+    effect = effect.format(unit=unit, units=unit + "s")
+    below = None if n_values is None else (
+        f"{n_values}, the squared norm of a residual of one step in each of the {n_values} "
+        f"{dtype.name} {unit}s of a signal of {which}")
     if ndim == 1:
-        warn_integer_samples(dtype, which, what, name, value, effect.format(unit="samples"))
+        warn_integer_samples(dtype, which, what, name, value, effect, below=below)
     else:
         from stimuli.images import warn_integer_pixels
 
-        warn_integer_pixels(item, which, name, value, effect.format(unit="pixels"))
+        warn_integer_pixels(item, which, name, value, effect, below=below)
 
 def _refuse_other_geometry(name, value, own):
     raise ValueError(f"{name}={value!r} disagrees with the ConvolutionalDictionary's own "

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..io import SavedAsDataset, attach_history, continue_history, detach_history
+from ..io import (SavedAsDataset, attach_history, check_saved_kind, continue_history,
+                  detach_history)
 from ..validation import (CheckedAttribute, array_shape, check_array, check_choice, check_int,
                           check_nonnegative, check_positive, refuse_unused_settings,
                           sample_rate_by_labels)
@@ -265,9 +266,11 @@ class ConvolutionalNetwork(SavedAsDataset):
         -----
         UserWarning
             For signals ``X`` of integer samples or pixels (int16 sounds,
-            uint8 images, taken as they are) with a ``lam`` (``"mp"``: a
-            ``tol``) below 1, one step of them, once, by the solver
-            (:func:`~v1model.convolutional.encode`).
+            uint8 images, taken as they are) with a ``lam`` below 1, one step
+            of them (``"mp"``: a ``tol`` below their number per signal, one
+            step in each), once, by the solver
+            (:func:`~v1model.convolutional.encode`,
+            :func:`~v1model.convolutional.matching_pursuit`).
         """
         self._require_kernels()
         backend = check_choice(backend, "backend", BACKENDS)
@@ -527,13 +530,12 @@ class ConvolutionalNetwork(SavedAsDataset):
             When ``ds`` is not a Dataset.
         ValueError
             When ``ds`` is not a saved convolutional network, or lacks its
-            kernels or a spec attr, or the kernels' dims are not those saved.
+            kernels or a spec attr, or the kernels' dims are not those saved,
+            or its attrs' ``n_kernels``, ``kernel_shape`` or ``sample_rate_hz``
+            disagree with the kernels' shape or ``lag`` coordinate (the
+            kernels are the record; both are named).
         """
-        if not isinstance(ds, xr.Dataset):
-            raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-        if ds.attrs.get("kind") != NETWORK_KIND:
-            raise ValueError(f"ds is not a saved convolutional network: attrs['kind'] is "
-                             f"{ds.attrs.get('kind')!r}, not {NETWORK_KIND!r}")
+        check_saved_kind(ds, NETWORK_KIND, "convolutional network")
         if "kernels" not in ds:
             raise ValueError("ds has no 'kernels' variable; the file is damaged or not a "
                              "saved convolutional network")
@@ -544,7 +546,9 @@ class ConvolutionalNetwork(SavedAsDataset):
             raise ValueError(f"ds lacks the attr(s) {', '.join(map(repr, missing))} of the "
                              "network's spec; the file is damaged or not a saved network")
         rate = a.get("sample_rate_hz")
-        net = cls(_saved_kernels(ds["kernels"]),
+        kernels = _saved_kernels(ds["kernels"])
+        _check_recorded_kernels(ds, kernels, rate)
+        net = cls(kernels,
                   stride=[int(s) for s in np.atleast_1d(a["stride"])],
                   boundary=str(a["boundary"]), lam=float(a["lam"]),
                   threshold=str(a["threshold"]), tau=float(a["tau"]),
@@ -553,6 +557,32 @@ class ConvolutionalNetwork(SavedAsDataset):
         net.history_ = detach_history(ds)
         return net
 
+
+
+def _check_recorded_kernels(ds: xr.Dataset, kernels: np.ndarray, rate) -> None:
+    """Refuse a saved network whose attrs say another ``n_kernels``, ``kernel_shape`` or
+    ``sample_rate_hz`` than its kernels (their shape, their ``lag`` in s), naming both:
+    the kernels are the record, and a copy edited in the attrs was ignored unsaid."""
+    for key, own in (("n_kernels", (kernels.shape[0],)), ("kernel_shape", kernels.shape[1:])):
+        if key in ds.attrs:
+            recorded = tuple(np.atleast_1d(ds.attrs[key]).tolist())
+            if recorded != tuple(own):
+                shown = own[0] if key == "n_kernels" else tuple(own)
+                raise ValueError(
+                    f"ds.attrs[{key!r}]={ds.attrs[key]!r} and the saved kernels "
+                    f"({key}={shown!r}, ds['kernels'] of shape {kernels.shape}) disagree: "
+                    f"the kernels are the record; correct or delete ds.attrs[{key!r}]")
+    if rate is None or "lag" not in ds["kernels"].coords:
+        return
+    labelled = ds["kernels"].copy(deep=False)
+    labelled.attrs = {}
+    theirs = sample_rate_by_labels(labelled, None, "ds['kernels']", time_dims=("lag",))
+    rate = check_positive(rate, "ds.attrs['sample_rate_hz']")
+    if theirs is not None and abs(theirs - rate) > 1e-6 * rate:
+        raise ValueError(
+            f"ds.attrs['sample_rate_hz']={rate:g} and the rate of ds['kernels']'s 'lag' "
+            f"coordinate (s), {theirs:g} Hz, disagree: the lags are the record; correct or "
+            "delete ds.attrs['sample_rate_hz']")
 
 
 def _saved_kernels(kernels: xr.DataArray) -> np.ndarray:

@@ -530,7 +530,7 @@ class ConvolutionalDictionary:
             it. Without, times are in samples and ``attrs["time_units"]``
             says so.
         **attrs
-            Recorded in ``attrs`` beside the geometry (e.g. ``lam=0.1``), made
+            Recorded in ``ds.attrs`` (e.g. ``lam=0.1``), made
             netCDF-safe as a save makes them (:func:`v1model.io.clean_attrs`:
             a bool as 0/1, None as ``"None"``, a list as an array);
             not ``stride``, ``boundary``, ``signal_shape``, ``sample_rate_hz``
@@ -544,9 +544,15 @@ class ConvolutionalDictionary:
             :meth:`positions` (in pixels for images and volumes, in samples
             for sounds, or with ``sample_rate`` in seconds); ``kernels`` over
             (kernel, ky, kx) or (kernel, lag);
-            stride, boundary and signal shape in ``attrs``, and in the
-            ``codes`` variable's own attrs too, so that
-            ``reconstruct(ds.codes, ds.kernels)`` needs nothing more.
+            stride, boundary and signal shape in the ``codes`` variable's own
+            attrs (and there only, since 2026-12-08: a copy in ``ds.attrs``,
+            edited, was ignored), so that ``reconstruct(ds.codes, ds.kernels)``
+            needs nothing more; ``ds.attrs`` holds the ``attrs`` given and, for
+            sounds, ``sample_rate_hz`` / ``time_units``. Files written before
+            hold the geometry in ``ds.attrs`` too:
+            :func:`~v1model.convolutional.reconstruct` and
+            :func:`~v1model.convolutional.objective` given such a Dataset refuse
+            a copy that disagrees, naming both.
 
         Raises
         ------
@@ -608,13 +614,15 @@ class ConvolutionalDictionary:
              "kernels": (("kernel",) + kdims, self.kernels.astype(np.float64),
                          {"long_name": "convolution kernels", "units": "1"})},
             coords=coords)
-        # the geometry on the codes themselves: ds.codes alone (reconstruct's argument) lost
-        # the signal shape, which the code shape does not fix for stride > 1
+        # the geometry on the codes themselves, and there only: ds.codes alone
+        # (reconstruct's argument) lost the signal shape, which the code shape does not fix
+        # for stride > 1; and a second copy in ds.attrs, edited, was ignored unsaid
         ds["codes"].attrs.update(clean_attrs(
             {name: geometry[name] for name in CODES_GEOMETRY}))
         # netCDF-safe in memory, as the learning histories: bools and None were
         # kept raw here and read back as 1 and "None" only after a save
-        ds.attrs.update(clean_attrs({**geometry, **attrs}))
+        ds.attrs.update(clean_attrs({**{name: value for name, value in geometry.items()
+                                        if name not in CODES_GEOMETRY}, **attrs}))
         return ds
 
     def as_matrix(self) -> np.ndarray:

@@ -140,10 +140,12 @@ def spiking_convolutional_lca(
         window, ``drive`` = Φᵀx (units of X); ``kernels``; with ``record_spikes``: ``spike_time``
         (s), ``spike_sample``, ``spike_kernel`` and ``spike_position`` (flat
         index into the code grid, C order) over ``spike``. Parameters,
-        stride, boundary, network size and wall times in ``attrs``; the
-        geometry (``signal_shape``, ``stride``, ``boundary``) also in the
-        attrs of ``code``, ``rate``, ``spike_count`` and ``drive``, so that
-        :func:`~v1model.convolutional.reconstruct` needs only the kernels.
+        network size and wall times in ``attrs``; the geometry
+        (``signal_shape``, ``stride``, ``boundary``) in the attrs of
+        ``code``, ``rate``, ``spike_count`` and ``drive`` (only there since
+        2026-12-08, as :meth:`ConvolutionalDictionary.codes_dataset` records
+        it), so that :func:`~v1model.convolutional.reconstruct` needs only
+        the kernels.
 
     Raises
     ------
