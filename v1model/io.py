@@ -1463,22 +1463,25 @@ def _half_floats_restored(ds: xr.Dataset) -> xr.Dataset:
 def save_figure(fig, path, dpi: int = 120) -> Path:
     """Save a matplotlib figure atomically and close it.
 
-    The format follows the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``, ...);
-    PNG when there is none. The figure is closed also when the save is refused,
-    fails or is interrupted (it stayed open, a leak in long sweeps).
+    The format follows the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``, ...).
+    A ``path`` with no suffix gets ``.png`` appended and is written as PNG
+    (``"results/atoms"`` writes ``results/atoms.png``): a PNG under the bare name
+    was overwritten by, or overwrote, a ``net.save("results/atoms")`` beside it.
+    The figure is closed also when the save is refused, fails or is interrupted
+    (it stayed open, a leak in long sweeps).
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
     path : str or path-like
-        Destination file.
+        Destination file; ``.png`` is appended when it has no suffix.
     dpi : float, default 120
         Resolution of raster formats, in dots per inch.
 
     Returns
     -------
     path : pathlib.Path
-        The path written (``~`` expanded).
+        The path written (``~`` expanded, ``.png`` appended to a bare name).
 
     Raises
     ------
@@ -1488,7 +1491,9 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
         When ``path`` names a folder (``"."``, ``"results/"``, an existing
         folder); the message offers a file name in it (``figure.png``).
     ValueError
-        For a suffix matplotlib cannot write.
+        For a suffix matplotlib cannot write (``.nc``, ``.foo``; the part of
+        ``"lam_0.1"`` after its dot), naming it, the formats it can write and the
+        name with ``.png`` appended.
     """
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
@@ -1500,11 +1505,19 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
     try:
         path = _destination(path, example="figure.png")
         dpi = check_positive(dpi, "dpi")
-        fmt = path.suffix[1:].lower() or "png"
+        # a bare name: "x" beside a network saved as "x" was one file (an existing folder,
+        # "." or "results", is refused by atomic_path, a figure's name offered)
+        if not path.suffix and not path.is_dir():
+            path = path.with_name(path.name + ".png")
+        fmt = path.suffix[1:].lower() or "png"  # a folder's: refused below
         supported = fig.canvas.get_supported_filetypes()
         if fmt not in supported:
+            # a dot in a name ("lam_0.1") reads as a suffix: offer it with ".png" after it
+            named = any(c.isdigit() for c in fmt)
+            offer = path.with_name(path.name + ".png") if named else path.with_suffix(".png")
             raise ValueError(f"path: matplotlib cannot write {path.suffix!r} files "
-                             f"({str(path)!r}); use one of {sorted(supported)}")
+                             f"({str(path)!r}); use one of {sorted(supported)}, e.g. "
+                             f"{str(offer)!r}")
         # an existing folder ("." or "results") is refused there, a figure's name offered
         with atomic_path(path, suffix=f".{fmt}", example="figure.png") as tmp:
             fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt)

@@ -225,6 +225,61 @@ def test_save_figure_writes_the_format_of_its_suffix(tmp_path):
     plt.close(fig)
 
 
+def test_save_figure_gives_a_bare_name_the_png_suffix(tmp_path):
+    """save_figure(fig, "x") wrote a PNG named "x", which a network saved as "x" beside it
+    overwrote (and the other way round); a dot in a name ("lam_0.1") was refused as an
+    unknown suffix with no way out offered."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from v1model.io import save_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    written = save_figure(fig, tmp_path / "atoms")
+    assert written == tmp_path / "atoms.png"
+    assert written.read_bytes().startswith(b"\x89PNG")
+    # as net.save("atoms") does: netCDF under the bare name
+    save_dataset(xr.Dataset({"a": ("t", [1.0])}), tmp_path / "atoms")
+    assert written.read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atoms", "atoms.png"]
+    for name, offered in (("lam_0.1", "lam_0.1.png"), ("atoms.nc", "atoms.png")):
+        fig = plt.figure()
+        with pytest.raises(ValueError, match=rf"cannot write '\.\w+' files .*e\.g\. "
+                                             rf"{re.escape(repr(str(tmp_path / offered)))}"):
+            save_figure(fig, tmp_path / name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atoms", "atoms.png"]
+
+
+@pytest.mark.parametrize("cls", ["SparseDictionaryLearner", "SparseAutoencoder"])
+@pytest.mark.parametrize("bad", ["bogus", 3])
+def test_a_bad_transform_output_attr_is_named_with_the_file(tmp_path, cls, bad):
+    """A file whose ``transform_output`` attr was edited failed on load with set_output's
+    "transform must be one of ..., got '3'", which named neither the attr nor (from
+    from_dataset) anything the caller gave, and showed the number 3 as text."""
+    from v1model.learning import SparseDictionaryLearner
+    from v1model.sae import SparseAutoencoder
+
+    X = np.random.default_rng(0).standard_normal((200, 16)).astype(np.float32)
+    if cls == "SparseDictionaryLearner":
+        model = SparseDictionaryLearner(4, lam=0.3, n_updates=3, batch_size=50, seed=0)
+    else:
+        model = SparseAutoencoder(8, "topk", k=2, n_steps=5, batch_size=100, seed=0,
+                                  progress=False)
+    model.set_output(transform="pandas").fit(X)
+    ds = model.to_dataset()
+    ds.attrs["transform_output"] = bad
+    path = save_dataset(ds, tmp_path / "model.nc")
+    attr = re.escape(f"ds.attrs['transform_output'] holds {bad!r}, which is no set_output")
+    with pytest.raises(ValueError, match=rf"^path: cannot load {re.escape(repr(str(path)))} "
+                                         rf"as a {cls}: {attr}"):
+        type(model).load(path)
+    with pytest.raises(ValueError, match=rf"^{attr}"):
+        type(model).from_dataset(ds)
+
+
 def test_save_figure_closes_the_figure_when_the_save_fails(tmp_path, monkeypatch):
     """The figure was closed only after a save that succeeded: one that failed (a file
     where the folder should be) or was interrupted stayed open in pyplot, a leak of one

@@ -324,10 +324,12 @@ def test_orientation_frequency_refuses_a_bad_max_frequency(max_frequency):
         plot_orientation_frequency([0.1, 1.0], [0.1, 0.2], max_frequency=max_frequency)
 
 
-def test_figures_of_no_atom_or_no_update_are_refused():
+def test_figures_of_no_atom_or_no_update_say_so():
     """plot_gabor_tiling of a fit of no atom and plot_learning_curve of a history of no
     update drew an empty figure without a word (plot_code_histogram and tile_atoms refuse
-    theirs)."""
+    theirs). The tiling says so on its panels and in a warning (a study's selection of
+    reliable fits may leave none: refused, ringach-2002 saved no figure); the learning
+    curve is refused."""
     import xarray as xr
 
     from v1model.plotting import plot_gabor_tiling, plot_learning_curve
@@ -337,8 +339,10 @@ def test_figures_of_no_atom_or_no_update_are_refused():
     fit = xr.Dataset({name: ("atom", np.zeros(0)) for name in
                       ("r2", "orientation", "frequency", "x0", "y0", "sigma_x", "sigma_y")},
                      attrs={"height": 12, "width": 12})
-    with pytest.raises(ValueError, match=r"fit holds no atom .*shape \(0,\)\); nothing to draw"):
-        plot_gabor_tiling(fit)
+    with pytest.warns(RuntimeWarning, match=r"no atom of fit .*\(the fit holds no atom\)"):
+        fig = plot_gabor_tiling(fit)
+    assert [[t.get_text() for t in ax.texts if "the fit holds no atom" in t.get_text()]
+            for ax in fig.axes[1:]] == [["no atom with R² ≥ 0.8\n(the fit holds no atom)"], []]
     history = xr.Dataset({name: ("update", np.zeros(0)) for name in
                           ("objective", "reconstruction_error", "fraction_active")},
                          coords={"update": np.zeros(0, dtype=np.int64)})

@@ -10,12 +10,17 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from v1model.plotting import plot_atoms, plot_coefficient_histogram, plot_sparseness_tradeoff
+from v1model.plotting import (plot_atoms, plot_coefficient_histogram, plot_gabor_tiling,
+                              plot_nx_ny, plot_sparseness_tradeoff)
 from v1model.plotting.atoms import tile_atoms
 
 #: four 3x3 atoms, one of which holds a NaN
 ATOMS = np.random.default_rng(0).standard_normal((4, 9))
 ATOMS[2, 4] = np.nan
+
+#: a Gabor fit of no atom (a study's selection of reliable fits that left none)
+EMPTY_FIT = xr.Dataset({v: ("atom", np.zeros(0)) for v in (
+    "r2", "orientation", "frequency", "x0", "y0", "sigma_x", "sigma_y", "nx", "ny")})
 
 #: the calls, each of which warns once, and the start of its message
 WARNING_CALLS = {
@@ -27,6 +32,11 @@ WARNING_CALLS = {
     "plot_sparseness_tradeoff: a failed point": (
         plot_sparseness_tradeoff, ([0.1, 0.2], [0.3, np.nan], [0.1, 0.2]),
         r"NaN or inf \(a failed point\?\): activity_ratio at λ = 0\.2"),
+    "plot_gabor_tiling: no atom reaches min_r2": (
+        plot_gabor_tiling, (EMPTY_FIT, 0.8), r"plot_gabor_tiling: no atom of fit has R² ≥ "
+                                             r"min_r2=0\.8 \(the fit holds no atom\)"),
+    "plot_nx_ny: no atom reaches min_r2": (
+        plot_nx_ny, (EMPTY_FIT,), r"plot_nx_ny: no atom has R² ≥ min_r2=0\.8 in 'set 0'"),
 }
 
 

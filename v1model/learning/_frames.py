@@ -96,6 +96,31 @@ def transform_output(estimator) -> str | None:
     return getattr(estimator, "_sklearn_output_config", {}).get("transform")
 
 
+def saved_transform_output(attrs) -> str | None:
+    """The ``set_output(transform=...)`` setting a saved estimator's ``attrs`` hold
+    (``attrs["transform_output"]``), None when they hold none (a file from before
+    the setting was saved, or of an estimator that never had one).
+
+    Raises
+    ------
+    ValueError
+        Naming ``ds.attrs['transform_output']`` and its value, when that is not one of
+        :data:`OUTPUTS`: ``set_output``'s own message named its argument
+        ``transform``, which the caller of ``load`` never gave, and showed a
+        number saved there as text (``'3'``).
+    """
+    if "transform_output" not in attrs:
+        return None
+    value = attrs["transform_output"]
+    if not (isinstance(value, str) and value in OUTPUTS):
+        shown = value.item() if isinstance(value, np.generic) else value  # 3, not np.int64(3)
+        raise ValueError(f"ds.attrs['transform_output'] holds {shown!r}, which is no "
+                         f"set_output(transform=...) setting ({', '.join(map(repr, OUTPUTS))}); "
+                         "the file was edited or damaged: delete the attr to load the model "
+                         "with the default output")
+    return str(value)
+
+
 def set_transform_output(estimator, transform):
     """``estimator.set_output(transform=transform)``, shared by the estimators:
     ``transform`` validated (:func:`check_output`) and kept where scikit-learn

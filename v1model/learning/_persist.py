@@ -24,7 +24,7 @@ from ..io import (_jsonable, check_dims, clean_attrs, generator_from_json, gener
                   recorded_at_fit, seed_from_json, seed_param, values_by_dims)
 from ..validation import check_positive
 from ._atoms import AtomUsage
-from ._frames import transform_output
+from ._frames import saved_transform_output, transform_output
 from ._history import ADDED_FIELDS, FIELDS, NOT_RECORDED, History
 
 #: attrs["kind"] of a saved learner
@@ -134,8 +134,9 @@ def learner_from_dataset(cls, ds: xr.Dataset):
         # positive finite number, got 0.0"); the default, as unused
         params["ridge"] = inspect.signature(cls).parameters["ridge"].default
     learner = cls(**params)
-    if "transform_output" in ds.attrs:
-        learner.set_output(transform=str(ds.attrs["transform_output"]))
+    output = saved_transform_output(ds.attrs)
+    if output is not None:
+        learner.set_output(transform=output)
     D = values_by_dims(ds, "components", ("atom", "feature"))
     names = ds["feature_name"].values.astype(object) if "feature_name" in ds.coords else None
     # a batch learner's history is a record: it loads without a lost variable (a stream

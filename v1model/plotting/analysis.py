@@ -57,6 +57,32 @@ def _good(fit, min_r2):
     return np.isfinite(fit["r2"].values) & (fit["r2"].values >= min_r2)
 
 
+def _best_r2(fit) -> str:
+    """What ``fit`` holds when none of its atoms reaches ``min_r2``: its best R², or
+    that no fit is finite, or that it holds no atom."""
+    r2 = np.asarray(fit["r2"].values, dtype=float).reshape(-1)
+    if r2.size == 0:
+        return "the fit holds no atom"
+    finite = r2[np.isfinite(r2)]
+    if finite.size == 0:
+        return f"none of its {r2.size} atoms has a finite R²"
+    return f"best R² {finite.max():.3g} of {r2.size} atom{'s' if r2.size > 1 else ''}"
+
+
+def _say_in_panels(axes, text):
+    """``text`` in the middle of each of ``axes``: why a panel is blank (it was blank
+    with no word, a threshold too strict or a silent network alike to a failed plot)."""
+    for ax in axes:  # on white: over a reference line (the tuning's half height) too
+        ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
+                fontsize=8, color="0.3", zorder=5, bbox={"fc": "white", "ec": "none"})
+
+
+def _say_none_drawn(axes, min_r2, why):
+    """:func:`_say_in_panels` that no atom reaches ``min_r2``, and why
+    (:func:`_best_r2`)."""
+    _say_in_panels(axes, f"no atom with R² ≥ {min_r2:g}\n({why})")
+
+
 def plot_orientation_frequency(orientation, frequency, ax=None, color="C1", s=8,
                                max_frequency=0.5, title=None, **scatter_kw):
     """Gabor fits as points in the orientation x spatial-frequency half-disc.
@@ -161,11 +187,17 @@ def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None, n_sigma: float = 0.5
         A new figure: the polar orientation-frequency panel and the
         position-size panel (x, y in pixels) with its colour bar.
 
+    Notes
+    -----
+    When no atom reaches ``min_r2`` (or ``fit`` holds none, as a study's selection
+    of reliable fits may), both panels say so, with the best R² of ``fit``, and a
+    RuntimeWarning gives the same numbers.
+
     Raises
     ------
     ValueError
-        For ``n_sigma`` that is not a positive finite number, or a ``fit`` of no
-        atom.
+        For ``n_sigma`` that is not a positive finite number, or ``min_r2``
+        outside [0, 1].
     """
     plt = pyplot()
     from matplotlib.cm import ScalarMappable
@@ -176,9 +208,6 @@ def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None, n_sigma: float = 0.5
 
     n_sigma = check_positive(n_sigma, "n_sigma")
     _check_result(fit, "fit", _FIT_VARIABLES, "fit_gabor")
-    if fit["r2"].size == 0:  # an empty figure was drawn, titled "Gabor tiling of 0 atoms"
-        raise ValueError(f"fit holds no atom (r2 over {fit['r2'].dims} has shape "
-                         f"{fit['r2'].shape}); nothing to draw")
     good = _good(fit, min_r2)
     th = np.mod(fit["orientation"].values[good], np.pi)
     f = fit["frequency"].values[good]
@@ -216,6 +245,14 @@ def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None, n_sigma: float = 0.5
     bar = fig.colorbar(ScalarMappable(Normalize(0, 180), cmap), ax=ax2, shrink=0.9,
                        ticks=[0, 45, 90, 135, 180])
     bar.set_label("orientation (deg), both panels")
+    if not good.any():
+        # both panels were blank: a threshold too strict (or a study's selection that
+        # left no atom) looked like a failed figure; said on it and once in a warning
+        why = _best_r2(fit)
+        _say_none_drawn((ax1, ax2), min_r2, why)
+        warnings.warn(f"plot_gabor_tiling: no atom of fit has R² ≥ min_r2={min_r2:g} "
+                      f"({why}); both panels are empty but for a note saying so",
+                      RuntimeWarning, stacklevel=user_stacklevel())
     fig.suptitle(title or f"Gabor tiling of {int(good.sum())} atoms with R² ≥ {min_r2:g}",
                  fontsize=10)
     fig.tight_layout()
@@ -250,10 +287,15 @@ def plot_nx_ny(*fits, labels=None, min_r2: float = 0.8, ax=None, title=None):
     matplotlib.figure.Figure
         The figure drawn into (``ax.figure`` when ``ax`` is given).
 
+    Notes
+    -----
+    A set with no atom at ``min_r2`` or above is named in the legend with its
+    best R², and in a RuntimeWarning; when no set has one, the plane says so too.
+
     Raises
     ------
     ValueError
-        When no Dataset is given.
+        When no Dataset is given, or for ``min_r2`` outside [0, 1].
     """
     plt = pyplot()
     if not fits:
@@ -275,13 +317,25 @@ def plot_nx_ny(*fits, labels=None, min_r2: float = 0.8, ax=None, title=None):
         points.append((fit["nx"].values[good], fit["ny"].values[good]))
         if good.any():
             top = max(top, float(np.percentile(np.concatenate(points[-1]), 98)) * 1.1)
-    for i, ((nx, ny), label) in enumerate(zip(points, labels)):
+    empty = []  # (label, why none of its atoms is drawn)
+    for i, ((nx, ny), label, fit) in enumerate(zip(points, labels, fits)):
         if nx.size:
             outside = int(np.count_nonzero((nx > top) | (ny > top)))  # beyond the axes: say so
             off = f"; {outside} off the axes" if outside else ""
             label = (f"{label} (n={nx.size}, median nx={np.median(nx):.2f}, "
                      f"ny={np.median(ny):.2f}{off})")
+        else:  # the bare label read as a set drawn under the others'
+            empty.append((label, _best_r2(fit)))
+            label = f"{label} (none with R² ≥ {min_r2:g}: {empty[-1][1]})"
         ax.scatter(nx, ny, s=12, alpha=0.7, color=f"C{i}", label=label)
+    if empty:
+        if len(empty) == len(fits):  # a blank plane
+            _say_none_drawn([ax], min_r2, empty[0][1] if len(fits) == 1
+                            else "in any set: see the legend")
+        sets = "; ".join(f"{label!r} ({why})" for label, why in empty)
+        share = f", {len(empty)} of {len(fits)} sets" if len(fits) > 1 else ""
+        warnings.warn(f"plot_nx_ny: no atom has R² ≥ min_r2={min_r2:g} in {sets}{share}; "
+                      "the legend says so", RuntimeWarning, stacklevel=user_stacklevel())
     ax.plot([0, top], [0, top], color="0.6", lw=0.8, ls="--")
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
@@ -343,11 +397,12 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
         A new figure of two panels: orientation (deg) and spatial frequency
         (cycles/pixel), and a legend naming each drawn unit by its ``atom``
         label. Units whose orientation curve has no positive value are not
-        drawn.
+        drawn; when no unit is drawn, both panels say why.
     """
     _check_result(tuning, "tuning", _TUNING_VARIABLES, "tuning_curves")
     plt = pyplot()
     peak = tuning["max_response"].values
+    asked = units
     if units is None:
         units = np.flatnonzero(peak > 0)[:max_units]
     units = as_real(units, "units", dtype=int).reshape(-1)
@@ -356,6 +411,15 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     if bad.size:  # -1 drew the last unit, 5 of 3 failed with numpy's IndexError
         raise ValueError(f"units must be positions along 'atom' in 0 ... {n_atoms - 1}, got "
                          f"{int(bad[0])}")
+    # by dim name: a transposed Dataset (orientation, atom) drew rows of atoms as curves
+    # (numpy's IndexError, or wrong curves unsaid when the two sizes were equal)
+    from ..io import values_by_dims
+
+    try:
+        curves = {name: values_by_dims(tuning, name, ("atom", dim)) for name, dim in (
+            ("orientation_tuning", "orientation"), ("frequency_tuning", "frequency"))}
+    except ValueError as exc:  # check_dims names the variable, as ds[...]
+        raise ValueError(f"tuning: {exc}; not the Dataset tuning_curves returns") from exc
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
     o = tuning["orientation"].values
     f = tuning["frequency"].values
@@ -363,8 +427,8 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     by_f = np.argsort(f, kind="stable")
     drawn = []
     for k, u in enumerate(units):
-        oc = tuning["orientation_tuning"].values[u]
-        fc = tuning["frequency_tuning"].values[u]
+        oc = curves["orientation_tuning"][u]
+        fc = curves["frequency_tuning"][u]
         # NaN points (a curve assembled by hand) are gaps, not a reason to drop the unit
         if not np.nanmax(oc, initial=0.0) > 0:
             continue
@@ -377,6 +441,16 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
                  else f"unit {u}")
         ax2.semilogx(f[by_f], fc[by_f] / max(np.nanmax(fc, initial=0.0), 1e-300), "o-", ms=3,
                      lw=1, color=f"C{k % 10}", alpha=0.8)
+    if not drawn:  # two blank panels: a silent network looked like a failed figure
+        why = (f"none of the {n_atoms} units responds (max_response > 0)" if asked is None
+               else "units is empty" if units.size == 0
+               else f"none of the {units.size} units asked for has a positive orientation "
+                    "response")
+        _say_in_panels((ax1, ax2), f"no unit drawn:\n{why}")
+        tested = f[np.isfinite(f) & (f > 0)]
+        if tested.size:  # the tested frequencies' log axis, as with curves drawn on it
+            ax2.set_xscale("log")
+            ax2.set_xlim(tested.min() / 1.2, tested.max() * 1.2)
     units = np.asarray(drawn, dtype=int)  # the summary counts what is drawn
     ax1.axhline(tuning.attrs.get("bandwidth_level", 0.5), color="0.6", ls=":", lw=0.8)
     ax1.set_xlim(-90, 90)
@@ -484,7 +558,14 @@ def plot_babel_curves(*babels, labels=None, coactive=None, ax=None, title=None):
     -------
     matplotlib.figure.Figure
         The figure drawn into (``ax.figure`` when ``ax`` is given).
+
+    Raises
+    ------
+    ValueError
+        When neither a Babel Dataset nor ``coactive`` is given.
     """
+    if not babels and coactive is None:  # blank axes and matplotlib's "No artists" warning
+        raise ValueError("give at least one Babel Dataset (or coactive): nothing to draw")
     for i, b in enumerate(babels):
         _check_result(b, f"babels[{i}]", ("babel", "r"), "babel")
     if coactive is not None:

@@ -457,8 +457,9 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         When ``history`` is not a Dataset (e.g. None, or a model whose ``history_``
         is None: it has not learned yet).
     ValueError
-        When none of ``variables`` is in ``history``, or ``history`` holds no update
-        (its dimension has length 0, or the variables have none).
+        When none of ``variables`` is in ``history``, ``history`` holds no update
+        (its dimension has length 0, or the variables have none), or a variable
+        drawn is not 1-D over the first one's dim.
     """
     import xarray as xr
 
@@ -481,6 +482,19 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         raise ValueError(f"variables={tuple(variables)!r}: none is in the history, which has "
                          f"{sorted(history.data_vars)}")
     variables = present
+    # one curve per panel: a variable over (update, atom) failed in matplotlib's
+    # "too many values to unpack", and one over another dim was drawn against update
+    dims = {name: history[name].dims for name in variables}
+    odd = {name: d for name, d in dims.items() if len(d) > 1}
+    if odd:
+        raise ValueError("history: a variable drawn must be 1-D (one curve per panel), got "
+                         + ", ".join(f"{name!r} over {d}" for name, d in odd.items())
+                         + "; draw a selection or a mean over the other dims")
+    odd = {name: d for name, d in dims.items() if d != dims[variables[0]]}
+    if odd:
+        raise ValueError(f"history: the variables drawn must share one dim (the x axis; "
+                         f"{variables[0]!r} is over {dims[variables[0]]}), got "
+                         + ", ".join(f"{name!r} over {d}" for name, d in odd.items()))
     dim = history[variables[0]].dims[0] if history[variables[0]].dims else None
     if dim is None or history.sizes[dim] == 0:
         # an empty figure of blank panels was drawn, unsaid

@@ -289,8 +289,9 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
     TypeError
         When ``curves`` is not a dict, or for complex or non-numeric times or errors.
     ValueError
-        For an entry that is not a pair of one shape, NaN, inf or negative errors,
-        times that are not finite and > 0, or a ``target`` that is not positive.
+        For an entry that is not a pair of one shape, or has no point, NaN, inf or
+        negative errors, times that are not finite and > 0, a ``target`` that is not
+        positive, or no curve and no ``target`` (nothing to draw).
     """
     from collections.abc import Mapping
 
@@ -299,6 +300,9 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
     if not isinstance(curves, Mapping):
         raise TypeError(f"curves must be a dict of label -> (time, error), got "
                         f"{type(curves).__name__}")
+    if not curves and target is None:  # blank axes and matplotlib's "No artists" warning
+        raise ValueError("curves is empty and no target is given: nothing to draw; give "
+                         "at least one label -> (time, error)")
     checked = {}
     for label, pair in curves.items():
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
@@ -309,6 +313,9 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
         if t is not None and t.shape != err.shape:
             raise ValueError(f"curves[{label!r}]: time and error must have one shape, got "
                              f"{t.shape} and {err.shape}")
+        if err.size == 0:  # a legend entry with no line, unsaid
+            raise ValueError(f"curves[{label!r}] has no point (time and error of shape "
+                             f"{err.shape}); leave the entry out")
         # the log axes left out NaN, inf, negative errors and times <= 0 without a word
         # (a curve of NaN errors was a legend entry with no line)
         for what, values, bad in (("error", err, ~(np.isfinite(err) & (err >= 0))),

@@ -23,8 +23,8 @@ from ..io import (SavedAsDataset, _jsonable, check_dims, continue_calls, generat
 from ..progress import inner_progress, progress_bar
 from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
 from ..learning._frames import (check_feature_names, feature_names, output_feature_names,
-                                requested_output, set_transform_output, transform_output,
-                                wrap_output)
+                                requested_output, saved_transform_output, set_transform_output,
+                                transform_output, wrap_output)
 from ..learning.estimator import NotFittedError
 from ..validation import (DATA_DIMS, as_generator, by_dim_names, check_array, check_bool,
                           check_choice, check_dense, check_dtype, check_fits_in_memory, check_int,
@@ -1843,8 +1843,9 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             state.elapsed = float(history["wall_time"][-1]) if history.sizes["step"] else 0.0
         model._set_fitted(params, state, history, Objective(**fitted), threshold)
         # files from before these were saved load without them: default output, no names
-        if "transform_output" in ds.attrs:
-            model.set_output(transform=str(ds.attrs["transform_output"]))
+        output = saved_transform_output(ds.attrs)
+        if output is not None:
+            model.set_output(transform=output)
         model._set_feature_names(ds["feature_name"].values.astype(object)
                                  if "feature_name" in ds.coords else None)
         return model
