@@ -98,8 +98,9 @@ def named_by_study(study: str, run: str, names: dict | None = None,
     where = f"; {run}" + (f", kept in {kept_in}" if kept_in else "")
     advice = (f" (the study's parameters: -p NAME=VALUE on `v1model study run {study}`, "
               f"run(NAME=VALUE) in Python{where}){note or ''}")
+    # its warnings name the line that called the study's run, where its user set them
     settings = SolverSettings(None, params or {}, names=names, advice=advice, x_name=x_name,
-                              inherited=derived)
+                              inherited=derived, skip=("studies",))
     with solver_settings(settings):
         yield settings
 

@@ -184,7 +184,7 @@ def run(
     from studies._fixed_point import coding_attrs, polish_to_fixed_point
     from studies._held_out import held_out_split
     from v1model.inference import lca
-    from v1model.io import seed_attr
+    from v1model.io import UPDATES_BEFORE, count_coord, seed_attr
     from studies._shortfall import count_shortfall, named_by_study
     from v1model.learning.olshausen_field import init_dictionary, learn_dictionary
     from v1model.validation import (
@@ -311,8 +311,8 @@ def run(
             "atom": ("atom", np.arange(n_atoms)),
             "y": ("y", np.arange(patch_size), {"units": "pixel"}),
             "x": ("x", np.arange(patch_size), {"units": "pixel"}),
-            "update": ("update", updates,
-                       {"long_name": "index of the minibatch update, from 0"}),
+            # labelled as the learners label their counter (it had no units)
+            "update": count_coord("update", updates, UPDATES_BEFORE),
         },
         attrs={
             "study": NAME, "title": TITLE, "reference": REFERENCE, "quick": int(quick),

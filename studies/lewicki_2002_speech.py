@@ -280,7 +280,7 @@ def run(
         For an ``audio_dir`` that is not a folder.
     """
     from studies._defaults import quick_default
-    from v1model.io import seed_attr
+    from v1model.io import UPDATES_BEFORE, count_coord, seed_attr
     from v1model.validation import (as_generator, check_bool, check_int, check_nonnegative,
                                     check_positive, check_probability)
 
@@ -363,7 +363,8 @@ def run(
                       "log-log slope of bandwidth vs centre frequency of gammatone filters "
                       "cut to the segment, at the fitted kernels' centre frequencies")
     n_hist = history.sizes["update"]
-    ds = ds.assign_coords(update=np.arange(n_hist))
+    # labelled as the learner labels its counter (it was bare)
+    ds = ds.assign_coords(update=count_coord("update", np.arange(n_hist), UPDATES_BEFORE))
     ds["history_objective"] = ("update", history["objective"].values,
                                {"units": history["objective"].attrs["units"],
                                 "long_name": "training energy per segment"})

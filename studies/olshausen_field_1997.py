@@ -338,7 +338,7 @@ def run(
     from studies.olshausen_field_1996 import ENTROPY_BIN, code_statistics
     from v1model.analysis import fit_gabor
     from v1model.inference import fista
-    from v1model.io import seed_attr
+    from v1model.io import UPDATES_BEFORE, count_coord, seed_attr
     from v1model.validation import (as_generator, check_bool, check_choice, check_int,
                                     check_nonnegative, check_positive)
 
@@ -449,7 +449,8 @@ def run(
               "atom": np.arange(max_atoms),
               "y": ("y", np.arange(patch_size), {"units": "pixel"}),
               "x": ("x", np.arange(patch_size), {"units": "pixel"}),
-              "update": np.arange(n_updates)}
+              # labelled as the learner labels its counter (it was bare)
+              "update": count_coord("update", np.arange(n_updates), UPDATES_BEFORE)}
     ds = xr.Dataset(coords=coords)
     ds["dictionary"] = (("overcompleteness", "atom", "y", "x"), dictionaries,
                         {"long_name": "unit-norm atoms (NaN beyond n_atoms)", "units": "1"})

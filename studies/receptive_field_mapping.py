@@ -152,7 +152,15 @@ def run(
         Value and number of the lit pixels of each sparse-noise image
         (``sparse_pixels`` at most the pixels of the patch: 64 quick, 256
         full, or those of the ``dictionary`` given; checked before the
-        dictionary is learned).
+        dictionary is learned). ``sparse_contrast`` is a lit pixel's value, as a
+        physiologist's spot luminance, and is not scaled with the patch: on a
+        unit-norm atom of ``n`` pixels the linear drive's s.d. is
+        ``sparse_contrast * sqrt(sparse_pixels / n)``, against ``white_contrast``
+        for white noise at any patch size. The defaults give 0.25 on the quick 8x8
+        patches (units answer 33% of the sparse stimuli, 39% of the white ones:
+        quick run, seed 0, 2026-12-08) but 0.125 on the full run's 16x16 ones (12%
+        against 35%, README); ``sparse_contrast`` = the patch side / 8 (2.0 at
+        16x16) keeps the quick run's drive.
     grating_contrast : float
         Amplitude of the gratings (units of the whitened input). At 0.1 the
         preferred frequencies follow the atoms' (median ratio 0.99 on the

@@ -444,7 +444,7 @@ def run(
     from studies._defaults import quick_default
     from studies._shortfall import named_by_study, shortfall_summary
     from v1model.convolutional.learning import DEFAULT_TOL, check_snr_db
-    from v1model.io import seed_attr
+    from v1model.io import UPDATES_BEFORE, count_coord, seed_attr
     from v1model.validation import (as_generator, check_bool, check_choice, check_int,
                                     check_nonnegative, check_positive, check_probability,
                                     refuse_unused_settings)
@@ -633,7 +633,8 @@ def run(
         ds[f"control_{key}"] = ("control", [analysis[c][key] for c in CONTROLS],
                                 {"units": units, "long_name": long_name})
     n_hist = learned.sizes["update"]
-    ds = ds.assign_coords(update=np.arange(n_hist))
+    # labelled as the learner labels its counter (it was bare)
+    ds = ds.assign_coords(update=count_coord("update", np.arange(n_hist), UPDATES_BEFORE))
     for key, long_name in (("objective", "training energy per crop"),
                            ("reconstruction_error", "training relative error"),
                            ("fraction_active", "fraction of non-zero coefficients")):

@@ -17,7 +17,8 @@ __all__ = ["user_stacklevel", "user_module_name"]
 #: warning of stimuli/gratings.py raised through v1model.analysis named a line of
 #: v1model/analysis). Not ``studies``: a study's line is where the settings were chosen,
 #: and a user's own study module is theirs; a study's warning about its own arguments
-#: passes it over (``user_stacklevel(skip=("studies",))``)
+#: passes it over (``user_stacklevel(skip=("studies",))``), as does a solver's shortfall
+#: that names the study's parameters (``studies._shortfall.named_by_study``)
 PACKAGES = ("v1model", "stimuli")
 
 
@@ -52,7 +53,7 @@ def _first_user_frame(frame, packages: tuple = PACKAGES):
     return frame, level
 
 
-def user_stacklevel(skip: tuple = ()) -> int:
+def user_stacklevel(skip: tuple = (), *, depth: int = 1) -> int:
     """``stacklevel`` for a ``warnings.warn`` in the calling function that names the
     user's line (the first caller outside v1model and stimuli).
 
@@ -63,10 +64,13 @@ def user_stacklevel(skip: tuple = ()) -> int:
         a warning a study raises about its own arguments, which then names the line
         that called the study's ``run`` (through the package's decorators), not the
         study's own line.
+    depth : int, default 1
+        Whose ``warnings.warn`` the level is for: 1, the calling function's; 2, its
+        caller's (a helper that computes the level for the function that warns).
     """
     if isinstance(skip, str):  # tuple("studies") would pass over packages named by letters
         raise TypeError(f"skip must be a tuple of package names, got {skip!r}")
-    return _first_user_frame(sys._getframe(1), PACKAGES + tuple(skip))[1]
+    return _first_user_frame(sys._getframe(depth), PACKAGES + tuple(skip))[1]
 
 
 def user_module_name() -> str:

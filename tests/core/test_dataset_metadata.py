@@ -422,6 +422,9 @@ def test_study_result_explains_itself(name, tmp_path):
     params = STUDIES[name]
     ds = run(quick=True, seed=0, progress=False, **params)
     assert_described(ds)
+    # the learning histories' update: bare in rozell-2008-lca, olshausen-field-1997 and
+    # the two speech studies, without units in lca-sweep (the learners' label dropped)
+    assert_counters_described(ds)
     assert ds.attrs["quick"] == 1 and ds.attrs["seed"] == 0
     for param, p in inspect.signature(run).parameters.items():
         if param in ("quick", "progress"):

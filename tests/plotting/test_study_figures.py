@@ -811,3 +811,24 @@ def test_legends_over_many_points_have_an_explicit_place(study_figures):
     legends.append(next(ax for ax in fits.axes if "unexplained" in ax.get_ylabel()).get_legend())
     for legend in legends:
         assert legend._loc != 0, [t.get_text() for t in legend.get_texts()]  # 0: "best"
+
+
+def test_schultz_summary_gives_the_under_complete_controls_own_comparison(study_figures):
+    """The control reaches no rate near 0.1 per pixel: its row of the bars said only
+    "does not reach this rate", while the study compares it with the shortest stride at
+    a rate of its own (attrs control_rate, error_control,
+    error_shortest_at_control_rate; quick run, seed 0: 0.711 against 0.595)."""
+    name = "schultz-2014-replicating-kernels"
+    ds = _schultz_dataset()
+    ds["error_at_matched_rate"][2] = np.nan  # the control (role "control")
+    ds.attrs.update(control_rate=0.0165, error_control=0.711,
+                    error_shortest_at_control_rate=0.595)
+    bars = study_figures(name, ds)[f"{name}_summary.png"].axes[0]
+    notes = [t.get_text() for t in bars.texts]
+    assert notes == ["does not reach this rate; at its 0.0165 per pixel: 0.711, against "
+                     "0.595 for 8 @ s=2"], notes
+    # a result without the control's numbers (or another row short of the rate) says
+    # only what it did
+    ds.attrs.pop("error_control")
+    bars = study_figures(name, ds)[f"{name}_summary.png"].axes[0]
+    assert [t.get_text() for t in bars.texts] == ["does not reach this rate"]

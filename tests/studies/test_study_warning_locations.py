@@ -91,3 +91,82 @@ def test_a_swept_study_names_the_line_that_started_the_sweep(tmp_path):
                        progress=False)
     assert ds["status"].values.tolist() == ["failed"]
     assert [w.filename for w in record if "lam=0" in str(w.message)] == [__file__]
+
+
+# --- the solvers' and learners' ConvergenceWarnings inside a study ------------------------
+# Their remedies name the study's parameters ("-p NAME=VALUE ..., run(NAME=VALUE) in
+# Python"), but they named the study's own line (schultz-2014's learn_kernels and encode
+# calls, lines 590 and 609), which its user did not write: now the line that called run.
+
+_A_STUDY_CODING = compile(
+    "import numpy as np\n"
+    "from studies._shortfall import named_by_study\n"
+    "from v1model.inference import fista\n"
+    "from v1model.learning import learn_dictionary\n"
+    "def run(X, D):\n"
+    "    with named_by_study('a-study', 'coding', {'tol': 'coding_tol'}):\n"
+    "        fista(X, D, 0.01, max_iter=2, tol=1e-12)\n"
+    "    with named_by_study('a-study', 'learning', {'max_iter': None, 'tol': None}):\n"
+    "        learn_dictionary(X, 4, lam=0.01, n_updates=2, batch_size=5, seed=0,\n"
+    "                         inference_params={'max_iter': 2, 'tol': 1e-12},\n"
+    "                         progress=False)\n",
+    "<a study's module>", "exec")
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["direct", "through the package"])
+def test_a_solvers_and_a_learners_shortfall_in_a_study_name_the_caller(
+        nested, call_from_the_package):
+    namespace = {"__name__": "studies._a_study_coding"}
+    exec(_A_STUDY_CODING, namespace)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 6))
+    D = rng.standard_normal((4, 6))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    with pytest.warns(UserWarning) as record:
+        if nested:
+            call_from_the_package(namespace["run"], X, D)
+        else:
+            namespace["run"](X, D)
+    shortfalls = [w for w in record if "not converged" in str(w.message)]
+    # the solver's, warned at once, and the learner's tally, once for its run
+    assert [("updates" in str(w.message)) for w in shortfalls] == [False, True], \
+        [str(w.message) for w in shortfalls]
+    assert "loosen coding_tol" in str(shortfalls[0].message)
+    assert [w.filename for w in shortfalls] == [__file__] * 2
+
+
+def test_a_solvers_shortfall_outside_a_study_still_names_a_studys_line():
+    """Outside named_by_study a study's line is the one that chose the solver's settings
+    (its remedy names the solver's own max_iter): it stays the line named."""
+    code = compile("from v1model.inference import fista\n"
+                   "def run(X, D):\n"
+                   "    fista(X, D, 0.01, max_iter=2, tol=1e-12)\n",
+                   "<a study's module>", "exec")
+    namespace = {"__name__": "studies._a_study_coding"}
+    exec(code, namespace)
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((4, 6))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    with pytest.warns(UserWarning, match="raise max_iter") as record:
+        namespace["run"](rng.standard_normal((10, 6)), D)
+    assert [w.filename for w in record if "not converged" in str(w.message)] == [
+        "<a study's module>"]
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["direct", "through the package"])
+def test_schultz_learning_and_evaluation_shortfalls_name_the_caller(
+        nested, call_from_the_package, monkeypatch):
+    monkeypatch.setattr(stimuli.images, "load_whitened", lambda *a, **k: (
+        np.random.default_rng(0).standard_normal((3, 40, 40)), True))
+    tiny = dict(quick=True, seed=0, kernel_size=4, strides=[4, 2], n_heldout=1,
+                n_updates=2, patch_updates=0, control_kernels=0, extra_kernel_size=0,
+                n_eval=1, max_iter=3, batch_size=2, eval_lams=[0.5, 1.0], eval_max_iter=3,
+                matched_rate=None, progress=False)
+    run = schultz_2014_replicating_kernels.run
+    with pytest.warns(UserWarning) as record:
+        call_from_the_package(run, **tiny) if nested else run(**tiny)
+    shortfalls = [w for w in record if "not converged" in str(w.message)]
+    learning = [w for w in shortfalls if "learning_tol" in str(w.message)]
+    evaluation = [w for w in shortfalls if "eval_max_iter" in str(w.message)]
+    assert learning and evaluation, [str(w.message) for w in record]
+    assert {w.filename for w in shortfalls} == {__file__}

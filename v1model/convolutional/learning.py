@@ -419,7 +419,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
     tally = NotConvergedTally(None, {"max_iter": max_iter, "tol": tol, "snr_db": snr_db,
                                      "n_nonzero": n_nonzero},
                               names=None if caller is None else caller.names,
-                              advice="" if caller is None else caller.advice)
+                              advice="" if caller is None else caller.advice,
+                              skip=() if caller is None else caller.skip)
     short_what, short_remedy = _shortfall_text(method, max_iter, n_nonzero, snr_db, tally)
 
     start = time.perf_counter()

@@ -25,9 +25,9 @@ import warnings
 
 import numpy as np
 
-from .._frames import user_stacklevel
 from ..inference._common import (ConvergenceWarning, caller_settings, check_products_in_range,
-                                 current_tally, discard_not_converged, rows_of_x)
+                                 current_tally, discard_not_converged, rows_of_x,
+                                 shortfall_stacklevel)
 from ..inference.pursuit import _pursuit_record as _record
 from ..inference.pursuit import pursuit_history
 from ..inference.pursuit import ROUNDOFF_UNITS, TOL_SLACK
@@ -501,7 +501,7 @@ def _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive):
     warnings.warn(f"convolutional matching_pursuit: {n_left} of {res2.size} signals end short "
                   f"of {goal} ({why}); "
                   + _remedy_named(tol, snr_db, max_iter, n_nonzero),
-                  ConvergenceWarning, stacklevel=user_stacklevel())
+                  ConvergenceWarning, stacklevel=shortfall_stacklevel())
 
 
 def _remedy_named(tol, snr_db, max_iter, n_nonzero):

@@ -766,8 +766,18 @@ def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *
         f"not converged{which}; {remedy}{advice}{reached}",
         ConvergenceWarning,
         # the user's line, whether it called the solver, encode or a learner's transform
-        stacklevel=user_stacklevel(),
+        # (or a study, whose parameters the remedy names)
+        stacklevel=shortfall_stacklevel(),
     )
+
+
+def shortfall_stacklevel() -> int:
+    """``stacklevel`` for the ``ConvergenceWarning`` of the calling function: the user's
+    line (:func:`~v1model._frames.user_stacklevel`), past the packages of the caller's
+    :class:`SolverSettings` ``skip`` too. Under a study's settings, whose remedy names
+    the study's parameters (``run(NAME=VALUE)``), that is the line that called the
+    study's ``run``, not the study's own line, which its user did not write."""
+    return user_stacklevel(getattr(_TALLY.get(), "skip", ()), depth=2)
 
 
 #: the :class:`SolverSettings` of the caller a solver is called by (a learner's run: its
@@ -807,6 +817,10 @@ class SolverSettings:
         The caller's own argument that picks the solver (``"method"``,
         ``"transform_method"``, ``"inference"``), for advice to use another one
         (:meth:`use_method`); None: ``encode``'s ``method``.
+    skip : tuple of str, default ()
+        Top-level packages of the caller whose frames the warnings pass over
+        (:func:`shortfall_stacklevel`): ``("studies",)`` for a study, whose remedies name
+        its parameters, set at the line that called it.
 
     Attributes
     ----------
@@ -816,8 +830,9 @@ class SolverSettings:
     """
 
     def __init__(self, params_name, params, names=None, inherited=None, advice="",
-                 x_name="X", method_name=None):
+                 x_name="X", method_name=None, skip=()):
         self.x_name = x_name
+        self.skip = tuple(skip)
         self.method_name = method_name
         self.params_name = params_name
         self.params = params
@@ -892,11 +907,14 @@ class NotConvergedTally(SolverSettings):
         parameters, :func:`caller_settings`).
     advice : str, default ""
         Appended to the remedies (:class:`SolverSettings`).
+    skip : tuple of str, default ()
+        The caller's packages its warning passes over (:class:`SolverSettings`).
     """
 
-    def __init__(self, params_name, params, method_name="method", names=None, advice=""):
+    def __init__(self, params_name, params, method_name="method", names=None, advice="",
+                 skip=()):
         super().__init__(params_name, params, names=names, advice=advice,
-                         method_name=method_name)
+                         method_name=method_name, skip=skip)
         self.kinds = {}  # (what, remedy) -> [solver calls, samples left, samples coded]
         self.n_left = 0  # samples left short since the last take_unconverged()
 
@@ -921,7 +939,7 @@ class NotConvergedTally(SolverSettings):
         for (what, remedy), (n_calls, n_left, n_coded) in self.kinds.items():
             warnings.warn(
                 _shortfall(what, n_calls, n_updates, n_left, n_coded, remedy),
-                ConvergenceWarning, stacklevel=user_stacklevel())
+                ConvergenceWarning, stacklevel=user_stacklevel(self.skip))
         self.kinds = {}
 
 
@@ -993,11 +1011,11 @@ def tally_not_converged(params_name="method_params", params=None, method_name="m
     learner's ``params_name``, which the caller's user does not set."""
     caller = caller_settings()
     if caller is not None:
-        params_name, names, advice = None, caller.names, caller.advice
+        params_name, names, advice, skip = None, caller.names, caller.advice, caller.skip
     else:
-        names, advice = None, ""
+        names, advice, skip = None, "", ()
     tally = NotConvergedTally(params_name, {} if params is None else params, method_name,
-                              names=names, advice=advice)
+                              names=names, advice=advice, skip=skip)
     token = _TALLY.set(tally)
     try:
         yield tally

@@ -38,6 +38,7 @@ from ._common import (
     duplicate_pairs,
     knob,
     lca_duality_gaps,
+    shortfall_stacklevel,
     relaxation_scale,
     apply_threshold,
     history_dataset,
@@ -964,7 +965,7 @@ def _warn_unsettled(U, B, drive, G_off, lam, threshold, tau, t_end):
         f"{t_eval}=np.linspace(0, {10 * t_end:g}, 201)) or with {n_steps} and {dt} "
         f"(n_steps * dt), up to {MAX_IVP_SPAN:g} tau, or use {knob('integrator', False)}"
         f"='euler', which stops by tol",
-        ConvergenceWarning, stacklevel=user_stacklevel())
+        ConvergenceWarning, stacklevel=shortfall_stacklevel())
 
 
 def _trajectory(t, U_t, lam, threshold):

@@ -35,7 +35,7 @@ from . import _common
 from ._dictionary_cache import gram_of, values_of
 from ._common import (ConvergenceWarning, current_tally, describe_pairs, duplicate_pairs,
                       discard_not_converged, history_dataset, knob, limit_knob, rows_of_x,
-                      validate_problem)
+                      shortfall_stacklevel, validate_problem)
 
 __all__ = ["matching_pursuit", "orthogonal_mp"]
 
@@ -341,7 +341,7 @@ def _warn_steps_used_up(rows, n_total, max_iter, n_nonzero):
     warnings.warn(
         f"{what}: {rows.size} of {n_total} samples ({rows_of_x(np.sort(rows))}); raise "
         f"{limit_knob('max_iter', max_iter)}, or use orthogonal_mp, which takes a new atom "
-        "at every step", ConvergenceWarning, stacklevel=user_stacklevel())
+        "at every step", ConvergenceWarning, stacklevel=shortfall_stacklevel())
 
 
 def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.float32,
@@ -573,7 +573,7 @@ def _warn_dependent_atoms(X, D, A, n_nonzero, positive=False):
     warnings.warn(
         f"orthogonal_mp: {rows.size} of {X.shape[0]} samples end with fewer than "
         f"n_nonzero={n_nonzero} atoms and a residual left ({rows_of_x(rows)}): {cause}; "
-        f"{' or '.join(remedies)}", ConvergenceWarning, stacklevel=user_stacklevel())
+        f"{' or '.join(remedies)}", ConvergenceWarning, stacklevel=shortfall_stacklevel())
 
 
 #: relative slack on ``tol`` below which an exact squared residual counts as at ``tol``
@@ -684,7 +684,7 @@ def _warn_tol_not_met(solver, res2, tol, limits, positive, fixed=(), stall_cause
     warnings.warn(  # the rows named, as the L1 solvers name theirs
         f"{solver}: {np.count_nonzero(left)} of {res2.size} samples end with a squared "
         f"residual above tol={tol} ({why}; {rows_of_x(np.flatnonzero(left))}); {remedy}",
-        ConvergenceWarning, stacklevel=user_stacklevel())
+        ConvergenceWarning, stacklevel=shortfall_stacklevel())
 
 
 def _remedy(settings, notes, tol_knob):
