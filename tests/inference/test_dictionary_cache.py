@@ -282,3 +282,32 @@ def test_a_dictionary_whose_values_do_not_fit_leaves_the_kept_one(monkeypatch):
     assert _dictionary_cache._entry is kept and list(kept.values) == ["gram"]
     values_of(D_user).get("gram", counted("user", 20 * 20))
     assert builds == ["user", "large", "large"]
+
+
+def test_a_call_under_way_when_the_cache_is_cleared_keeps_nothing():
+    """``clear_dictionary_cache`` while a solver in another thread computes its new
+    dictionary's Gram matrix: since a dictionary is kept only when its first value is,
+    that call filled the cache again right after the clear (its 64 x 32 dictionary and
+    Gram matrix kept). Now it keeps nothing, gets its own value all the same, and the
+    next call keeps its dictionary as usual."""
+    D = np.random.default_rng(11).standard_normal((64, 32))
+    computing, cleared = threading.Event(), threading.Event()
+    got = {}
+
+    def slow_gram(K):
+        computing.set()
+        assert cleared.wait(30)
+        return K @ K.T
+
+    def solver():
+        got["G"] = values_of(D).get("gram", slow_gram)
+
+    thread = threading.Thread(target=solver)
+    thread.start()
+    assert computing.wait(30)
+    clear_dictionary_cache()
+    cleared.set()
+    thread.join(60)
+    np.testing.assert_allclose(got["G"], D @ D.T, rtol=1e-12, atol=1e-12)
+    assert _dictionary_cache._entry is None
+    assert is_kept(D)  # a call after the clear keeps it

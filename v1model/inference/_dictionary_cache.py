@@ -55,7 +55,11 @@ __all__ = ["values_of", "gram_of", "spectral_norm_of", "shared_sparse", "bypassi
 #: bytes the cache may hold: the copy of the dictionary (its key) and the values derived
 #: from it. A dictionary whose copy does not fit is not kept (every call computes its
 #: values); a value that does not fit beside it is computed and not kept. 128 MB: a
-#: 4096 x 1024 float64 dictionary (32 MB) with its float32 Gram matrix (64 MB)
+#: 4096 x 1024 float64 dictionary (32 MB) with its float32 Gram matrix (64 MB). A bound
+#: per dictionary: the kept one stays until a new one keeps its first value, so that while
+#: that value is computed both are held, up to twice this (a switch between two 2048 x 1024
+#: float64 dictionaries, float32 Gram matrices: 72 MB at the peak, 48 MB when the new one
+#: replaced the kept one at once, before 2026-12-08; tracemalloc, 2026-12-08)
 MAX_CACHE_BYTES = 128 * 2**20
 #: elements compared at a time when a call's dictionary is matched with the key: the
 #: comparison's booleans stay at 1 MB, and a change in the first rows ends it early
@@ -63,6 +67,9 @@ _COMPARE_BLOCK = 2**20
 
 _LOCK = threading.Lock()
 _entry = None  # the last dictionary's _Entry; replaced whole under _LOCK
+#: how many times :func:`clear_dictionary_cache` ran: an entry made before the last clear
+#: is not kept (its call began before it, and would have filled the cache it emptied)
+_clears = 0
 #: True inside :func:`bypassing_cache`: a context variable, so that each thread (each
 #: asyncio task) has its own, and one learner's bypass is not another thread's
 _BYPASSED = contextvars.ContextVar("v1model_dictionary_cache_bypassed", default=False)
@@ -72,7 +79,7 @@ class _Entry:
     """A read-only copy of a dictionary and the values derived from it (by name); it
     becomes the kept entry when it keeps its first value."""
 
-    __slots__ = ("key", "values", "nbytes", "installed")
+    __slots__ = ("key", "values", "nbytes", "installed", "clears")
 
     def __init__(self, D):
         self.key = np.array(D, order="C", copy=True)
@@ -80,6 +87,7 @@ class _Entry:
         self.values = {}
         self.nbytes = self.key.nbytes
         self.installed = False
+        self.clears = _clears  # kept only if no clear_dictionary_cache comes before
 
     def matches(self, D):
         """Whether ``D`` has the key's shape and values (compared a block of rows at a
@@ -106,10 +114,11 @@ class _Entry:
             if name not in self.values and self.nbytes + size <= MAX_CACHE_BYTES:
                 self.values[name] = value
                 self.nbytes += size
-                if not self.installed:
+                if not self.installed and self.clears == _clears:
                     # the last dictionary with a value kept replaces the one before; one
                     # whose values do not fit leaves it (kept alone, its key evicted a
-                    # user's dictionary for nothing)
+                    # user's dictionary for nothing); one made before a clear, whose
+                    # value came after it, is this call's alone (it filled the cache again)
                     _entry, self.installed = self, True
             return self.values.get(name, value)
 
@@ -265,7 +274,10 @@ class _Uncached:
 
 
 def clear_dictionary_cache():
-    """Drop the dictionary kept by :func:`values_of` and its values (memory back)."""
-    global _entry
+    """Drop the dictionary kept by :func:`values_of` and its values (memory back); a call
+    under way in another thread keeps nothing of its own afterwards (only calls that start
+    after this one keep a dictionary)."""
+    global _entry, _clears
     with _LOCK:
         _entry = None
+        _clears += 1
