@@ -129,10 +129,16 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         Default: 256 for ``"skimage"`` and for folders or lists of images of
         unequal sizes (with a warning when some are enlarged more than 2x);
         otherwise images are kept as they are (sparsenet raw files of
-        unequal sizes need ``size``). Resizing whitened pictures (Olshausen's:
+        unequal sizes need ``size``). A ``size`` above a picture's shorter side
+        enlarges it (interpolated pixels, with no detail above its own
+        resolution): warned of for every source alike, photographs, folders,
+        files, lists, arrays, PIL images and ``.mat`` files, naming the most
+        enlarged picture (until 2026-12-08 only ``"skimage"`` warned).
+        Resizing whitened pictures (Olshausen's:
         key ``IMAGES`` or sparsenet raw files, with negative pixels) takes away
-        the high frequencies their whitening flattened: it is warned of here,
-        and :func:`load_whitened` refuses it.
+        the high frequencies their whitening flattened: it is warned of here
+        (that warning, not the enlargement's), and :func:`load_whitened`
+        refuses it.
     max_images : int, optional
         Keep only the first ``max_images`` images (of a folder or a list, only
         the first ``max_images`` are read: whether their sizes differ is
@@ -197,7 +203,7 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     where = describe(source)  # for the NaN message: an array's shape and dtype
     where_path = None  # the path read, if any
     if isinstance(source, str) and source == "skimage":
-        images = _load_skimage(size or 256)
+        images = _load_skimage(size or 256, name)
     elif isinstance(source, (str, os.PathLike)):  # os.scandir's entries, py.path too
         path = where_path = image_source_path(source, name)
         where = repr(str(path))  # whole: describe() cut long paths at 60 characters
@@ -219,9 +225,14 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     if max_images is not None:
         images = images[:max_images]
     if size is not None and images.shape[1:] != (size, size):
-        if (where_path is not None and min(images.shape[1:]) != size and images.min() < 0
-                and is_prewhitened(where_path)):
-            _warn_resizing_whitened(name, size, images.shape[1:], where_path)
+        # an array's, a .mat file's or a raw file's pictures (those of picture files and
+        # folders are squared, and warned of, as they are read: _read_pictures)
+        warned = (where_path is not None and min(images.shape[1:]) != size
+                  and images.min() < 0 and is_prewhitened(where_path)
+                  and _warn_resizing_whitened(name, size, images.shape[1:], where_path))
+        if not warned:  # that warning says what resizing whitened pictures costs
+            _warn_enlarged(f"{name}:", size, [images.shape[1:]] * len(images),
+                           of="" if where_path is None else f" of {str(where_path)!r}")
         squares = np.empty((len(images), size, size))
         for i, im in enumerate(images):
             squares[i] = _square(im, size)
@@ -568,7 +579,7 @@ def _imread(path, png):
     try:
         with Image.open(path) as image:
             # a camera's EXIF orientation: phones store portraits as landscape pixels
-            orientation = image.getexif().get(0x0112, 1)
+            orientation = _exif_orientation(image, png)
             pages = getattr(image, "n_frames", 1)
             # imread stacks the pages: 3 or 4 were taken for colour channels and mixed
             # into one gray picture, more gave a 4-D "image" (a camera's MPO JPEG holds a
@@ -587,18 +598,41 @@ def _imread(path, png):
     try:
         image = imread(path)
     except Exception as exc:  # noqa: BLE001
-        if unread is None:
+        # Pillow's OSError ("image file is truncated"): a damaged PNG, its orientation read
+        # without its pixels (_exif_orientation), is found damaged here, in imread
+        if unread is None and not isinstance(exc, OSError):
             raise
         # imageio's "could not find a backend ... pip install imageio[pyav]" sent users
         # installing plugins for a file that is only damaged
         raise ValueError(f"not a readable image (damaged, truncated, or a format neither "
-                         f"Pillow nor imageio reads): {unread}") from exc
+                         f"Pillow nor imageio reads): {unread or exc}") from exc
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (2, 3, 4)):
         raise ValueError(f"read as an array of shape {image.shape}, not a picture "
                          "(height, width) or (height, width, channels)")
     # before rgb2gray and rgba2rgb (img_as_float) scale it: 16-bit data as 32-bit pixels
     image = image.astype(_pixel_type(image), copy=False)
     return _exif_oriented(image, orientation)
+
+
+def _exif_orientation(image, png):
+    """The EXIF orientation (1-8; 1 without one) of the PIL image ``image`` opened from a
+    file, read without decoding its pixels when ``png``, the :func:`_png_header` of the
+    file (None for one that is not a PNG), says no metadata follows them.
+
+    Pillow's ``getexif`` of a PNG decodes its pixels first, in case an eXIf chunk follows
+    them (and text chunks: XMP's orientation), and ``imread`` decoded them again: every
+    PNG was decoded twice (a folder of 50 RGB ones of 256 x 256 pixels took 230-250 ms of
+    CPU time to read, 156-161 ms decoded once; 2026-12-08).
+    With no such chunk after the pixels (the common case) the chunks before them, already
+    read into ``image.info`` when it was opened, are all there is, and ``Image.getexif``,
+    of which the PNG's method only adds the decoding, reads them.
+    """
+    from PIL import Image
+
+    if png is not None and not png.metadata_after_pixels:
+        return Image.Image.getexif(image).get(0x0112, 1)
+    # JPEG and TIFF read theirs from their headers; a PNG's after its pixels, decoding them
+    return image.getexif().get(0x0112, 1)
 
 
 #: PIL modes whose pixels np.asarray gives as gray (+ alpha), RGB or RGBA values
@@ -678,11 +712,11 @@ def _exif_oriented(image, orientation):
     return np.ascontiguousarray(ops[orientation](image)) if orientation in ops else image
 
 
-def _load_skimage(size):
+def _load_skimage(size, name="source"):
     """The :data:`SKIMAGE_SCENES` this scikit-image ships, gray and squared to ``size``;
     those it lacks are warned of, by name (other versions ship other sets: the missing
     ones were skipped unsaid, and fewer than ten pictures came back), and so are those
-    ``size`` enlarges (:func:`_warn_enlarged_photographs`)."""
+    ``size`` enlarges (:func:`_warn_enlarged`); ``name``: the argument's, for messages."""
     import skimage
 
     folder, files, missing = _skimage_files()
@@ -703,32 +737,43 @@ def _load_skimage(size):
         picture = _to_gray(_imread(f, _png_header(f)))
         shapes.append(picture.shape)
         squares.append(_square(picture, size))
-    _warn_enlarged_photographs([f.name for f in files], shapes, size)
+    _warn_enlarged(f"{name}='skimage',", size, shapes, [repr(f.name) for f in files],
+                   "photograph", ", or a folder of larger pictures")
     return np.stack(squares)
 
 
-def _warn_enlarged_photographs(names, shapes, size):
-    """Warn when ``size`` enlarges some of the embedded photographs (``names``, of
-    ``shapes`` as read), naming the most enlarged: the pixels an enlargement adds are
-    interpolated, with none of a photograph's detail above its own resolution, and its
-    whitened spectrum is (nearly) empty up there, where the filter passes most
-    (``size=1024`` enlarged chelsea.png's 300 x 451 pixels 3.4x, unsaid). Warned, not
-    refused: a size is the user's to choose (pictures to look at, a test at one size)."""
-    small = [(name, shape) for name, shape in zip(names, shapes) if min(shape) < size]
+def _warn_enlarged(what, size, shapes, labels=None, noun="picture", advice="", of=""):
+    """Warn when ``size`` enlarges some of the pictures of ``shapes`` (height, width, as
+    read), naming the most enlarged by its ``labels`` entry (None: pictures of one shape,
+    an array's or a ``.mat`` file's, counted, not named, ``of`` saying whose); ``what``
+    opens the message (the argument's name), ``noun`` names the pictures, ``advice`` ends
+    it.
+
+    The pixels an enlargement adds are interpolated, with none of a picture's detail above
+    its own resolution, and its whitened spectrum is (nearly) empty up there, where the
+    filter passes most: ``size=1024`` enlarged chelsea.png's 300 x 451 pixels 3.4x, and a
+    folder's, a list's, an array's or a ``.mat`` file's 40 x 60 pictures at ``size=256``
+    6.4x, unsaid. Warned, not refused: a size is the user's to choose (pictures to look
+    at, a test at one size). One helper for every source of :func:`load_images`.
+    """
+    small = [k for k, shape in enumerate(shapes) if min(shape) < size]
     if not small:
         return
-    name, (h, w) = min(small, key=lambda item: min(item[1]))
+    k = min(small, key=lambda k: min(shapes[k]))
+    (h, w), n = shapes[k], len(shapes)
     side = min(h, w)
-    some = ("1 of the" if len(small) == 1 else f"{len(small)} of the") + f" {len(names)}"
+    if labels is None:
+        which = (f"the {noun}" if n == 1 else f"the {n} {noun}s") + of
+    else:
+        some = "" if n == 1 else f"{len(small)} of the {n} {noun}s, "
+        which = f"{some}{'the most ' if len(small) > 1 else ''}{labels[k]}"
+    keep = "it" if n == 1 else f"every {noun}"
     warnings.warn(
-        f"source='skimage', size={size} enlarges {some} photographs, "
-        f"{'' if len(small) == 1 else 'the most '}{name!r} "
-        f"({h} x {w} pixels, squared {side} x {side}) {size / side:.2f}x: the pixels an "
-        "enlargement adds are interpolated, with no detail of a natural image above the "
-        "photograph's own resolution; pass size="
-        f"{min(min(shape) for shape in shapes)} or less to keep every photograph at its own "
-        "resolution or below, or a folder of larger pictures", UserWarning,
-        stacklevel=user_stacklevel())
+        f"{what} size={size} enlarges {which} ({h} x {w} pixels, squared {side} x {side}) "
+        f"{size / side:.2f}x: the pixels an enlargement adds are interpolated, with no "
+        f"detail of a natural image above the {noun}'s own resolution; pass size="
+        f"{min(min(shape) for shape in shapes)} or less to keep {keep} at its own "
+        f"resolution or below{advice}", UserWarning, stacklevel=user_stacklevel())
 
 
 def _skimage_files():
@@ -866,19 +911,31 @@ def _read_image_files(files, size, name="source", progress=None):
 _PNG_TYPES_READ_AT_8_BITS = {2: "RGB", 4: "gray + alpha", 6: "RGBA"}
 
 
+#: the PNG text chunks, and the keywords of those that may hold an EXIF orientation, which
+#: Pillow reads (XMP's tiff:Orientation, ImageMagick's "Raw profile type exif"); others
+#: (ImageMagick's date:create and date:modify, after the pixels) hold none
+_PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+_PNG_ORIENTATION_KEYWORDS = (b"exif", b"Raw profile type exif", b"XML:com.adobe.xmp", b"xmp")
+
+
 class _PngHeader(NamedTuple):
-    """What :func:`_png_header` reads of a PNG file before its pixels."""
+    """What :func:`_png_header` reads of a PNG file's chunks, around its pixels."""
 
     depth: int  #: bits a sample (1, 2, 4, 8 or 16)
     colour_type: int  #: 0 gray, 2 RGB, 3 palette, 4 gray + alpha, 6 RGBA
     transparent: bool  #: whether it has a transparent colour (a tRNS chunk)
+    #: whether an eXIf chunk, or a text chunk of :data:`_PNG_ORIENTATION_KEYWORDS`,
+    #: follows the pixels (IDAT), where Pillow reaches it only by decoding them
+    #: (:func:`_exif_orientation`)
+    metadata_after_pixels: bool
 
 
 def _png_header(path):
     """The :class:`_PngHeader` of the PNG file ``path``, told by its content (a PNG saved
-    as ``.jpg`` too), in one reading of the file: its IHDR chunk, then its chunks up to
-    the image data (IDAT), before which a tRNS chunk comes; None for a file that is not a
-    PNG or cannot be read."""
+    as ``.jpg`` too), in one reading of the file: its IHDR chunk, then the type of each
+    chunk (their data skipped, but for the keyword of a text chunk after the pixels): a
+    tRNS chunk comes before the image data (IDAT), metadata may come after; None for a
+    file that is not a PNG or cannot be read."""
     try:
         with open(path, "rb") as f:
             head = f.read(26)
@@ -887,16 +944,25 @@ def _png_header(path):
             if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
                 return None
             f.seek(8 + 8 + int.from_bytes(head[8:12], "big") + 4)  # past IHDR and its CRC
-            transparent = False
+            transparent = pixels = late = False
             while len(chunk := f.read(8)) == 8:  # each chunk: its length and type
-                kind = chunk[4:]
-                if kind in (b"tRNS", b"IDAT", b"IEND"):
-                    transparent = kind == b"tRNS"
+                kind, length = chunk[4:], int.from_bytes(chunk[:4], "big")
+                if kind == b"IEND":
                     break
-                f.seek(int.from_bytes(chunk[:4], "big") + 4, os.SEEK_CUR)  # data and CRC
+                skip = length + 4  # its data and CRC
+                if pixels and kind in _PNG_TEXT_CHUNKS:  # its keyword: 1-79 bytes, then 0
+                    text = f.read(min(length, 80))
+                    skip -= len(text)
+                    late = text.split(b"\0", 1)[0] in _PNG_ORIENTATION_KEYWORDS
+                late |= pixels and kind == b"eXIf"
+                if late:
+                    break
+                transparent |= kind == b"tRNS" and not pixels
+                pixels |= kind == b"IDAT"
+                f.seek(skip, os.SEEK_CUR)
     except OSError:
         return None
-    return _PngHeader(head[24], head[25], transparent)
+    return _PngHeader(head[24], head[25], transparent, late)
 
 
 def _png_read_at_8_bits(png):
@@ -943,14 +1009,20 @@ def _warn_png_read_at_8_bits(files, headers, name):
 
 def _read_pictures(items, read, size, name, progress, labels, files=None):
     """``read(item)`` of every item, as one stack: each squared to ``size`` when it is
-    given; without it, kept as they are when all are of one shape, else all squared to
-    256 x 256 (with a warning naming, by its ``labels`` entry, the smallest picture when
-    some are enlarged more than 2x, at the user's line). ``files``: the paths of the items,
-    if they are files, for the message of a stack too large for memory
+    given (with a warning naming, by its ``labels`` entry, the most enlarged picture when
+    ``size`` enlarges some: :func:`_warn_enlarged`); without it, kept as they are when all
+    are of one shape, else all squared to 256 x 256 (with a warning naming the smallest
+    picture when some are enlarged more than 2x, at the user's line). ``files``: the paths
+    of the items, if they are files, for the message of a stack too large for memory
     (:func:`_too_large`)."""
+    read_shapes = []  # as read, before size squares them
+
     def read_squared(item):
         image = read(item)
-        return image if size is None else _square(image, size)
+        if size is None:
+            return image
+        read_shapes.append(image.shape)
+        return _square(image, size)
 
     # without size, pictures of unequal sizes are all squared to the default 256 pixels
     shrink = None if size is not None else functools.partial(_square_copy, size=256)
@@ -968,6 +1040,9 @@ def _read_pictures(items, read, size, name, progress, labels, files=None):
                 f"smallest, {f}, is {h} x {w}): pass size=N (the smallest side, or "
                 "less) or leave the small pictures out", UserWarning, stacklevel=user_stacklevel())
         images = np.stack(images)
+    if size is not None:
+        _warn_enlarged(f"{name}:", size, read_shapes, labels,
+                       advice=", or leave the small pictures out")
     return images
 
 
@@ -1086,17 +1161,22 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
         raw = raw[:max_images]
 
         resized = []  # the shapes of the raw pictures size resizes (not merely crops)
+        read_shapes = []  # of every raw picture, as read
 
         def read(p):
             image = _read_checked_raw(p, name)
+            read_shapes.append(image.shape)
             if size is not None and min(image.shape) != size and image.min() < 0:
                 resized.append(image.shape)
             return image if size is None else _square(image, size)
 
         with progress_bar(progress, total=len(raw), desc="images", unit="file") as bar:
             images, shapes = _read_all(raw, read, bar, name=name, size=size, paths=raw)
-        if resized:  # sparsenet's raw files are whitened (is_prewhitened)
-            _warn_resizing_whitened(name, size, resized[0], path)
+        # sparsenet's raw files are whitened (is_prewhitened): that warning says what
+        # resizing them costs, and others are warned of as any source's enlarged pictures
+        if size is not None and not (
+                resized and _warn_resizing_whitened(name, size, resized[0], path)):
+            _warn_enlarged(f"{name}:", size, read_shapes, [repr(str(r)) for r in raw])
         if shapes is not None:  # sizes differ (without size: with it, all are N x N)
             sizes = _describe_sizes(raw, shapes)
             raise _RawSizesDiffer(
@@ -1911,13 +1991,15 @@ _SAID_NOT_WHITENED = contextvars.ContextVar("stimuli_said_not_whitened", default
 
 def _warn_resizing_whitened(name, size, shape, path):
     """Warn that :func:`load_images` resizes the whitened pictures of ``path`` (unless
-    its caller said they are not whitened: :data:`_SAID_NOT_WHITENED`)."""
+    its caller said they are not whitened: :data:`_SAID_NOT_WHITENED`); whether it
+    warned (if not, an enlargement is warned of as any picture's: :func:`_warn_enlarged`)."""
     if _SAID_NOT_WHITENED.get():
-        return
+        return False
     warnings.warn(
         _resizing_whitened(name, size, shape, repr(str(path)),
                            "key IMAGES or sparsenet raw files, with negative pixels")
         + "; load_whitened refuses such a size", UserWarning, stacklevel=user_stacklevel())
+    return True
 
 
 def _resizing_whitened(name, size, shape, where, why, verb="resizes"):

@@ -307,8 +307,12 @@ def run(
         Scale of the Cauchy prior's S(a / sigma), > 0, in the units of the
         codes, which are dimensionless (the gain-adapted atoms carry X's
         units). Default sparsenet's 0.316 (:class:`v1model.SparseCodingNetwork`'s),
-        the standard deviation of the whitened images (variance 0.1), as the
-        sigma of the paper's lambda / sigma = 0.14 is the images'.
+        the standard deviation of the embedded photographs whitened here
+        (variance 0.1; the patches learned on, seed 0: sd 0.316 quick, 0.318
+        full), as the sigma of the paper's lambda / sigma = 0.14 is the images'.
+        Olshausen's whitened images, used as stored, have sd 0.281 (variance
+        0.079; the patches learned on 0.277 quick, 0.276 full; measured
+        2026-12-08): for them the default is 1.12 times their sd.
         The L1 prior has no such scale: with ``prior="l1"`` a value is refused,
         and the attrs record ``sigma`` (and the learner's ``learning_sigma``,
         ``learning_var_goal``, ``learning_gain_rate``, ``learning_var_eta``) as

@@ -256,9 +256,11 @@ def run(
     ks = np.concatenate([ks, np.full(n_levels - ks.size, ks[-1])])  # keep a fixed level count
     # residual tolerances of omp_tol: from half the mean patch energy down to 1/50 of it
     patch_energy = float(np.mean(np.sum(X**2, axis=1)))
-    # the MSE of the all-zero code: the scale of rd_mse (0.086 for the quick run's held-out
-    # patches of the embedded photographs whitened here, seed 0, 2026-12-08; 0.098 drawn
-    # from the whole images; 0.074 for Olshausen's pre-whitened images)
+    # the MSE of the all-zero code: the scale of rd_mse (seed 0: 0.086 for the held-out test
+    # patches of the embedded photographs whitened here, to variance 0.1, quick and full,
+    # 0.098 when they were drawn from the whole images; 0.080 quick, 0.074 full for
+    # Olshausen's whitened images; 0.061 to 0.093 over seeds 0-4, both sources; measured
+    # 2026-12-08)
     pixel_mean_square = float(np.mean(X**2))
     tols = np.geomspace(0.5, 0.02, n_levels) * patch_energy
     rd_active = np.zeros((len(RD_METHODS), n_levels))
@@ -497,7 +499,8 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                             color=line.get_color(), ha="left" if last else ha,
                             va="center" if last else va)
     # the scale of the pixels the MSE is measured in, from the evaluated patches
-    # (a fixed "variance 0.1" was wrong for Olshausen's images, 0.074)
+    # (a fixed "variance 0.1" was wrong: the test patches' mean x², seed 0, full run, is
+    # 0.086 for the whitened photographs and 0.074 for Olshausen's images, 2026-12-08)
     p = int(ds.attrs["patch_size"])
     mean_square = (ds.attrs["pixel_mean_square"] if "pixel_mean_square" in ds.attrs
                    else ds.attrs["omp_tol_patch_energy"] / p**2

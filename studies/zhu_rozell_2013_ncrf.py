@@ -271,7 +271,11 @@ def run(
         Learning updates of the dictionary (default 1,000 quick, else the
         ``olshausen-field-1996`` study's).
     lam : float, optional
-        LCA threshold λ (units of the whitened input, pixel variance 0.1);
+        LCA threshold λ, in the units of the whitened patches the dictionary
+        is learned on (and of the stimuli): the embedded photographs whitened
+        to pixel variance 0.1 (the learning patches of seed 0: 0.101 quick
+        and full), or Olshausen's whitened images as stored, 0.079 (their
+        learning patches 0.077 quick, 0.076 full; measured 2026-12-08);
         default the learning λ of ``olshausen-field-1996``: 0.1 quick, 0.15
         full.
     lca_tol : float, default 1e-5

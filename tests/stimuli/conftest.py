@@ -27,14 +27,16 @@ def write_matlab_v73():
     return _write_matlab_v73
 
 
-def _write_png(path, pixels, transparent=None, depth=None):
+def _write_png(path, pixels, transparent=None, depth=None, after_pixels=()):
     """A PNG file of ``pixels`` (height, width) or (height, width, channels), bool (1-bit
     gray), uint8 or uint16, channels 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA),
     written by hand: neither Pillow nor imageio writes 16-bit colour PNGs, nor a 16-bit
     gray one with a transparent level (the signature, IHDR, tRNS for ``transparent``, the
     gray level or RGB colour shown as transparent, one IDAT of unfiltered rows (filter
-    byte 0), IEND; big-endian samples, as the format stores them). ``depth`` 2 or 4:
-    uint8 gray levels below ``2**depth`` stored at that many bits a pixel."""
+    byte 0), the chunks ``after_pixels`` (``(type, data)`` pairs, e.g. an eXIf chunk,
+    which may follow the pixels), IEND; big-endian samples, as the format stores them).
+    ``depth`` 2 or 4: uint8 gray levels below ``2**depth`` stored at that many bits a
+    pixel."""
     import struct
     import zlib
 
@@ -63,14 +65,17 @@ def _write_png(path, pixels, transparent=None, depth=None):
     trns = b"" if transparent is None else chunk(
         b"tRNS", struct.pack(f">{np.size(transparent)}H", *np.ravel(transparent)))
     Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + trns
-                           + chunk(b"IDAT", zlib.compress(data)) + chunk(b"IEND", b""))
+                           + chunk(b"IDAT", zlib.compress(data))
+                           + b"".join(chunk(kind, body) for kind, body in after_pixels)
+                           + chunk(b"IEND", b""))
 
 
 @pytest.fixture(scope="session")
 def write_png():
-    """``write_png(path, pixels, transparent=None, depth=None)``: ``pixels`` (bool, uint8
-    or uint16; gray, gray + alpha, RGB or RGBA channels last) saved as a PNG file, 16-bit
-    colour too; ``transparent``: a gray picture's transparent level, or an RGB one's
-    (r, g, b) colour (tRNS); ``depth`` 2
-    or 4: uint8 gray levels stored at that many bits."""
+    """``write_png(path, pixels, transparent=None, depth=None, after_pixels=())``:
+    ``pixels`` (bool, uint8 or uint16; gray, gray + alpha, RGB or RGBA channels last)
+    saved as a PNG file, 16-bit colour too; ``transparent``: a gray picture's transparent
+    level, or an RGB one's (r, g, b) colour (tRNS); ``depth`` 2 or 4: uint8 gray levels
+    stored at that many bits; ``after_pixels``: ``(chunk type, data)`` pairs written
+    after the image data."""
     return _write_png

@@ -47,6 +47,51 @@ def test_exif_orientation_is_applied(tmp_path, orientation):
         np.testing.assert_allclose(load_images(opened)[0], shown)
 
 
+def test_a_picture_file_is_decoded_once(tmp_path, write_png, monkeypatch):
+    """Pillow's getexif of a PNG decodes its pixels (in case an eXIf chunk follows them)
+    and imread decoded them again: every PNG was decoded twice (2 decoders for one 8-bit
+    RGB PNG). Once now, counted at Pillow's decoders, for a PNG without EXIF, one turned
+    by an EXIF orientation before its pixels, one with a text chunk after them
+    (ImageMagick's dates) and a turned JPEG; the pixels are those Pillow shows
+    (ImageOps.exif_transpose). An orientation after the pixels, which Pillow reads only by
+    decoding them, is applied too; a truncated PNG is still called damaged."""
+    import PIL.Image
+    from PIL import Image, ImageOps
+
+    rgb = (np.random.default_rng(7).random((6, 10, 3)) * 255).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned a quarter clockwise to be shown
+    Image.fromarray(rgb).save(tmp_path / "plain.png")
+    Image.fromarray(rgb).save(tmp_path / "turned.png", exif=exif)
+    Image.fromarray(rgb).save(tmp_path / "turned.jpg", exif=exif, quality=95)
+    write_png(tmp_path / "dated.png", rgb,
+              after_pixels=[(b"tEXt", b"date:create\x002026-12-08T01:00:00+00:00")])
+    # an eXIf chunk holds the EXIF block without the "Exif\0\0" that tobytes() starts with
+    write_png(tmp_path / "turned_late.png", rgb, after_pixels=[(b"eXIf", exif.tobytes()[6:])])
+    weights = np.array([0.2125, 0.7154, 0.0721])  # rgb2gray's, as load_images documents
+
+    def shown(name):
+        with Image.open(tmp_path / name) as image:
+            return np.asarray(ImageOps.exif_transpose(image).convert("RGB")) / 255 @ weights
+
+    decoders = []
+    real = PIL.Image._getdecoder
+    monkeypatch.setattr(PIL.Image, "_getdecoder",
+                        lambda *args: decoders.append(args[1]) or real(*args))
+    for name, decoded in (("plain.png", 1), ("turned.png", 1), ("dated.png", 1),
+                          ("turned.jpg", 1), ("turned_late.png", 2)):
+        expected = shown(name)
+        decoders.clear()
+        read = load_images(tmp_path / name)[0]
+        assert len(decoders) == decoded, (name, decoders)
+        assert read.shape == ((6, 10) if name in ("plain.png", "dated.png") else (10, 6))
+        np.testing.assert_allclose(read, expected, rtol=0, atol=1e-12, err_msg=name)
+    (tmp_path / "cut.png").write_bytes((tmp_path / "plain.png").read_bytes()[:-40])
+    with pytest.raises(ValueError, match=r"cut\.png': not a readable image \(damaged, "
+                                         r"truncated, .*\): image file is truncated"):
+        load_images(tmp_path / "cut.png")
+
+
 def test_a_16_bit_pgm_is_scaled_as_a_16_bit_png(tmp_path):
     from PIL import Image
 
@@ -322,6 +367,104 @@ def test_a_small_picture_enlarged_among_larger_ones_is_warned_of(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_images(tmp_path).shape == (2, 256, 256)
+
+
+def _enlarging_source(tmp_path, kind):
+    """A source of ``kind`` holding a 40 x 60 picture (a 40 x 40 one for raw files, which
+    are square), beside 100 x 120 ones where the kind holds several: the source, the words
+    by which :func:`load_images` names the 40-pixel pictures, the index of one of them
+    and its centre 40 x 40 pixels, as the reader gives them."""
+    from PIL import Image
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(8)
+    small = (rng.random((40, 60)) * 255).astype(np.uint8)
+    large = (rng.random((100, 120)) * 255).astype(np.uint8)
+    for name, pixels in (("a.png", small), ("b.png", large)):
+        Image.fromarray(pixels).save(tmp_path / name)
+    centre = small[:, 10:50] / 255  # 8-bit pixels, as a file's are scaled
+    a_png = re.escape(repr(str(tmp_path / "a.png")))
+    if kind == "folder":
+        return tmp_path, rf"1 of the 2 pictures, {a_png} \(40 x 60", 0, centre
+    if kind == "file":
+        return tmp_path / "a.png", rf"{a_png} \(40 x 60", 0, centre
+    if kind == "list":
+        return ([tmp_path / "b.png", small], r"1 of the 2 pictures, images\[1\] \(40 x 60",
+                1, centre)
+    if kind == "stack":
+        stack = rng.random((3, 40, 60))
+        return stack, r"the 3 pictures \(40 x 60", 2, stack[2][:, 10:50]
+    if kind == "array":
+        return small, r"the picture \(40 x 60", 0, centre
+    if kind == "PIL image":
+        return Image.fromarray(small), r"the picture \(40 x 60", 0, centre
+    if kind == ".mat":
+        cube = rng.random((40, 60, 3))  # MATLAB's layout: (height, width, n_images)
+        savemat(tmp_path / "IMAGES_RAW.mat", {"IMAGESr": cube})
+        mat = re.escape(repr(str(tmp_path / "IMAGES_RAW.mat")))
+        return (tmp_path / "IMAGES_RAW.mat", rf"the 3 pictures of {mat} \(40 x 60", 1,
+                cube[:, 10:50, 1])
+    raw = tmp_path / "raw"  # sparsenet raw files: big-endian float32 squares, no header
+    raw.mkdir()
+    rng.random((100, 100)).astype(">f4").tofile(raw / "image0")
+    square = rng.random((40, 40)).astype(">f4")
+    square.tofile(raw / "image1")
+    return (raw, rf"1 of the 2 pictures, {re.escape(repr(str(raw / 'image1')))} \(40 x 40",
+            1, square.astype(np.float64))
+
+
+@pytest.mark.parametrize("kind", ["folder", "file", "list", "stack", "array", "PIL image",
+                                  ".mat", "raw files"])
+def test_a_size_that_enlarges_pictures_is_warned_of_for_every_source(tmp_path, kind):
+    """An explicit size that enlarges pictures was warned of for "skimage" alone (since
+    2026-12-08): 40 x 60 pictures of a folder, a file, a list, an array, a PIL image, a
+    .mat file or raw files came back at 64 x 64, 1.6x enlarged, unsaid. Every source now
+    warns alike, once, naming the most enlarged picture, by how much, and the largest size
+    that keeps them all; a size no larger than every picture's shorter side is not warned
+    of. The pixels are the centre crop resized (by scikit-image's resize)."""
+    from skimage.transform import resize
+
+    source, named, index, centre = _enlarging_source(tmp_path, kind)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        images = load_images(source, size=64, name="images")
+    enlarged = [str(w.message) for w in caught if "enlarges" in str(w.message)]
+    assert len(enlarged) == 1, [str(w.message) for w in caught]
+    assert re.match(rf"images: size=64 enlarges {named} pixels, squared 40 x 40\) 1\.60x: "
+                    r"the pixels an enlargement adds are interpolated.*; pass size=40 or "
+                    r"less to keep (it|every picture) at its own resolution", enlarged[0])
+    np.testing.assert_allclose(images[index], resize(centre, (64, 64)), rtol=0, atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(load_images(source, size=40)[index], centre, rtol=0,
+                                   atol=1e-12)
+
+
+def test_enlarged_whitened_pictures_are_warned_of_once(tmp_path):
+    """Whitened pictures (key IMAGES, sparsenet raw files) that a size enlarges are warned
+    of as whitened pictures resized, which says what that costs, not twice; said not to
+    be whitened (load_whitened's prewhitened=False), as any source's enlarged pictures."""
+    from scipy.io import savemat
+
+    from stimuli.images import load_whitened
+
+    rng = np.random.default_rng(9)
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": rng.standard_normal((40, 60, 2))})
+    (tmp_path / "raw").mkdir()
+    rng.standard_normal((40, 40)).astype(">f4").tofile(tmp_path / "raw" / "image0")
+    for source in (tmp_path / "IMAGES.mat", tmp_path / "raw"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load_images(source, size=64)
+        assert len(caught) == 1
+        assert re.match(r"source: size=64 resizes the 40 x \d+ pictures of .* already "
+                        r"whitened", str(caught[0].message))
+        with pytest.warns(UserWarning) as caught:
+            load_whitened(source, prewhitened=False, size=64)
+        assert len(caught) == 1
+        assert re.match(r"source: size=64 enlarges (the 2 pictures of '.*IMAGES\.mat'|"
+                        r"'.*image0') \(40 x \d+ pixels, squared 40 x 40\) 1\.60x",
+                        str(caught[0].message))
 
 
 @pytest.mark.parametrize("load", ["wav", "mnist"])
