@@ -293,7 +293,7 @@ def _study_run(args) -> int:
 
     from studies import get_study, study_parameters
 
-    from .validation import check_path
+    from .validation import check_path, did_you_mean
 
     module = get_study(args.name)
     accepted = study_parameters(module.NAME)
@@ -309,8 +309,10 @@ def _study_run(args) -> int:
             raise ValueError(f"--param {item!r}: give {key} with {own_flags[key]}")
         if key not in accepted:
             raise ValueError(
-                f"--param: study {module.NAME!r} has no parameter {key!r}; "
-                f"valid: {', '.join(settable)}"
+                # -p n_update=500 was refused with the list alone, no suggestion, where
+                # the same typo in Python's run(...) and a misspelt study got one
+                f"--param: study {module.NAME!r} has no parameter {key!r}"
+                f"{did_you_mean(key, settable, n=3)}; valid: {', '.join(settable)}"
             )
         if key in params:
             raise ValueError(f"--param {key} is given twice ({key}={params[key]!r} and "

@@ -65,3 +65,35 @@ def test_sparsenet_basis_is_found_again_permuted_and_sign_flipped(shared_data, r
 def test_bad_inputs_are_named(atoms, reference, match):
     with pytest.raises(ValueError, match=match):
         match_atoms(atoms, reference)
+
+
+def test_labelled_atoms_are_paired_by_label(rng):
+    """A selection of labelled atoms (D.isel(atom=[...]), e.g. the reliable ones) is
+    paired by its labels, so fit_gabor's results line up; the reference's labels become
+    reference_atom. Positional indices (0, 1, 2) were returned before, pairing reference
+    atom 0 with ``fit.sel(atom=1)`` where its copy is atom 4."""
+    R = rng.standard_normal((12, 16))
+    labels = [11, 4, 9]
+    learned = xr.DataArray(R[labels] * -2.0, dims=("atom", "feature"),
+                           coords={"atom": labels})
+    reference = xr.DataArray(R, dims=("atom", "feature"), coords={"atom": np.arange(12) + 100})
+    ds = match_atoms(learned, reference)
+    np.testing.assert_array_equal(ds["reference_atom"], np.arange(12) + 100)
+    paired = ds["sign"].values != 0
+    np.testing.assert_array_equal(paired, np.isin(np.arange(12), labels))
+    # every reference atom that has a copy is paired with the copy's own label
+    np.testing.assert_array_equal(ds["matched_atom"].values[paired], [4, 9, 11])
+    np.testing.assert_array_equal(ds["matched_atom"].values[~paired], -1)
+    np.testing.assert_allclose(ds["abs_cosine"].values[paired], 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(
+        learned.sel(atom=ds["matched_atom"].values[paired]) * ds["sign"].values[paired, None],
+        R[paired] * 2.0)
+
+
+def test_text_labels_leave_unpaired_atoms_empty(rng):
+    learned = xr.DataArray(rng.standard_normal((2, 16)), dims=("atom", "feature"),
+                           coords={"atom": ["a", "b"]})
+    ds = match_atoms(learned, rng.standard_normal((3, 16)))
+    values = ds["matched_atom"].values
+    assert sorted(values[ds["sign"].values != 0].tolist()) == ["a", "b"]
+    assert values[ds["sign"].values == 0].tolist() == [""]

@@ -801,14 +801,16 @@ def test_grating_responses_refuse_more_gratings_than_the_memory(monkeypatch):
     with pytest.raises(ValueError, match=r"^orientations=1000000000000 values \(float64\) "
                                          r"would take 8e\+12 bytes"):
         grating_responses(encoder, 4, orientations=10**12, progress=False)
-    # 1 MiB holds 8192 gratings of 4x4 float64 pixels: 2048 orientations x 2 x 2
-    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
-    assert grating_responses(encoder, 4, orientations=2048, frequencies=2, phases=2,
-                             progress=False).response.shape == (2048, 2, 2, 3)
+    # 128 KiB holds the responses of 3 units (float64) to 5,461 gratings: 1365 orientations
+    # x 2 x 2; the gratings themselves are made a batch at a time (the whole set had to fit
+    # before 2026-12-08: 1024 gratings of 4x4 pixels)
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**17)
+    assert grating_responses(encoder, 4, orientations=1365, frequencies=2, phases=2,
+                             progress=False).response.shape == (1365, 2, 2, 3)
     with pytest.raises(ValueError, match=r"^\(len\(orientations\), len\(frequencies\), "
-                                         r"len\(phases\)\)=\(2049, 2, 2\) gratings of 4x4 "
-                                         r"pixels .* \(at most 8192 would fit\)"):
-        grating_responses(encoder, 4, orientations=2049, frequencies=2, phases=2,
+                                         r"len\(phases\)\)=\(1366, 2, 2\) responses of 3 "
+                                         r"units \(float64\) .* \(at most 5461 would fit\)"):
+        grating_responses(encoder, 4, orientations=1366, frequencies=2, phases=2,
                           progress=False)
 
 
@@ -1161,3 +1163,80 @@ def test_circular_variance_of_a_dataarray_is_labelled_by_its_other_dims():
     np.testing.assert_allclose(out.values, [0.0, 1.0], atol=1e-12)
     # numpy in, numpy out
     assert type(circular_variance(by_atom, o)) is np.ndarray
+
+
+def test_gratings_are_made_one_batch_at_a_time(rng):
+    """grating_responses made the whole orientation x frequency x phase set before its
+    first batch, and held 3x its size at once whatever ``batch_size`` (201 MB for 8,192
+    gratings of 32x32 pixels, 67 MB of stimuli): a fine grid ended in the kernel's
+    out-of-memory kill. Made a batch at a time, the responses are those of the full set
+    (stimuli.grating_set, the reference) and the peak is a fraction of the set's size."""
+    import tracemalloc
+
+    from stimuli import grating_set
+
+    W = rng.standard_normal((3, 32 * 32))
+    shape = dict(orientations=32, frequencies=8, phases=16)
+    n_bytes = 32 * 8 * 16 * 32 * 32 * 8  # the stimulus set in float64: 33.6 MB
+    # imported before the count begins: a module's first import is not the call's memory
+    grating_responses(lambda X: X @ W.T, 32, orientations=1, frequencies=1, phases=1,
+                      progress=False)
+    tracemalloc.start()
+    try:
+        resp = grating_responses(lambda X: X @ W.T, 32, batch_size=128, progress=False,
+                                 **shape)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # 3 MB measured; other threads of the test process (a worker pool's) count too
+    assert peak < 0.25 * n_bytes, f"peak {peak / 1e6:.1f} MB for {n_bytes / 1e6:.1f} MB of stimuli"
+    full = grating_set(32, resp.orientation.values, resp.frequency.values,
+                       resp.phase.values).reshape(-1, 32 * 32)
+    np.testing.assert_allclose(resp.response.values.reshape(-1, 3), full @ W.T, rtol=0,
+                               atol=1e-12)
+
+
+def test_blank_gratings_at_nyquist_are_warned_of_once_whatever_the_batches():
+    """Made a batch at a time, a batch holding only the blank phase of a grating at 0.5
+    cycles/pixel must not warn when another phase of it shows; a single blank phase
+    still warns, once, at the caller's line."""
+    encoder = lambda X: X[:, :2]  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grating_responses(encoder, 16, frequencies=[0.25, 0.5], phases=8, batch_size=3,
+                          progress=False)
+    with pytest.warns(UserWarning, match=r"2 of the \d+ grating\(s\) at frequency 0.5 "
+                                         r"cycles/pixel .* are blank") as record:
+        grating_responses(encoder, 16, frequencies=[0.25, 0.5], phases=[0.0], batch_size=3,
+                          progress=False)
+    assert len(record) == 1 and record[0].filename == __file__
+
+
+def test_drifting_gratings_are_made_one_batch_at_a_time(rng):
+    """drifting_grating_responses stacked every frame of every movie before its first
+    batch, holding twice their size at once whatever ``batch_size`` (67 MB for 4,096
+    frames of 32x32 pixels, 34 MB of frames). Made a batch at a time (batches that split
+    a movie included), the responses are those of stimuli.drifting_grating's frames."""
+    import tracemalloc
+
+    from stimuli import drifting_grating
+
+    W = rng.standard_normal((2, 32 * 32))
+    kw = dict(orientations=32, frequencies=[0.1, 0.2, 0.3, 0.4], temporal_frequency=2.0,
+              frames_per_cycle=16, n_cycles=2, rectify="none", progress=False)
+    n_bytes = 32 * 4 * 32 * 32 * 32 * 8  # the frames in float64: 33.6 MB
+    drifting_grating_responses(lambda X: X @ W.T, 32, **{**kw, "orientations": 1})
+    tracemalloc.start()
+    try:
+        resp = drifting_grating_responses(lambda X: X @ W.T, 32, batch_size=100, **kw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # 2.3 MB measured; other threads of the test process (a worker pool's) count too
+    assert peak < 0.25 * n_bytes, f"peak {peak / 1e6:.1f} MB for {n_bytes / 1e6:.1f} MB of frames"
+    for i, theta in enumerate(resp.orientation.values):
+        for j, freq in enumerate(resp.frequency.values):
+            frames, _ = drifting_grating(32, theta, freq, 2.0, 1.0, 32.0)
+            np.testing.assert_allclose(resp.response.values[i, j],
+                                       frames.reshape(len(frames), -1) @ W.T, rtol=0,
+                                       atol=1e-12)

@@ -277,6 +277,25 @@ def test_an_unknown_keyword_names_the_study_and_its_parameters(name):
     assert message.endswith("valid parameters: " + ", ".join(valid))
 
 
+def test_a_misspelt_cli_param_or_sweep_key_suggests_the_close_names(capsys, tmp_path):
+    """``study run NAME -p n_update=500`` and a sweep spec's ``lambdas`` were refused with
+    the list of parameters alone, where Python's ``run(n_update=...)`` and a misspelt
+    study name got a suggestion; a name close to none gets none."""
+    from v1model.cli import main
+
+    out = tmp_path / "never"
+    assert main(["study", "run", "activity-ratio", "-p", "n_update=5", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert ("has no parameter 'n_update' (did you mean 'n_updates' or 'n_patches'?); valid: "
+            "dense_min_ratio, dictionary") in err
+    assert not out.exists()
+    assert main(["study", "run", "activity-ratio", "-p", "bogus=1"]) == 2
+    assert "has no parameter 'bogus'; valid: " in capsys.readouterr().err
+    with pytest.raises(SpecError, match=r"has no parameter 'lambdas' \(did you mean 'lam'\?\); "
+                                        "valid parameters: batch_size"):
+        parse_spec({"study": "lca-sweep", "sweep": {"lambdas": [0.1, 0.2]}})
+
+
 PATH_CASES = [(name, param) for name, module in list_studies().items()
               for param in module.PATH_PARAMETERS]
 

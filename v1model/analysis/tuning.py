@@ -125,12 +125,22 @@ def _frequency_grid(frequencies, shape, h, w):
     return _grid_or_count(frequencies, "frequencies", (1.0 / max(h, w), 0.45), log=True)
 
 
-def _encode_batches(encoder, X, batch_size, progress, desc):
+def _encode_batches(encoder, X, batch_size, progress, desc, n_stimuli=None, sized_by=None):
+    """Responses to the stimuli ``X`` (n_stimuli, n_pixels), ``batch_size`` per encoder
+    call; or ``X(start, stop)`` makes rows start ... stop - 1 of ``n_stimuli``, so that
+    one batch of them is held at a time. ``sized_by``, (name, value) of the argument
+    that sets ``n_stimuli``: the responses of every unit to them must fit in memory
+    (checked once the first batch gives the number of units)."""
+    n_stimuli = len(X) if n_stimuli is None else n_stimuli
     out, n_units = [], None
-    starts = range(0, len(X), batch_size)
+    starts = range(0, n_stimuli, batch_size)
     for s in progress_bar(progress, total=len(starts), desc=desc, unit="batch",
                           iterable=starts):
-        R = call_encoder(encoder, X[s : s + batch_size], n_units)
+        e = min(s + batch_size, n_stimuli)
+        R = call_encoder(encoder, X(s, e) if callable(X) else X[s:e], n_units)
+        if n_units is None and sized_by is not None:
+            check_fits_in_memory((n_stimuli, R.shape[1]), np.float64, *sized_by,
+                                 f"responses of {R.shape[1]} units (float64)")
         n_units = R.shape[1]
         out.append(R)
     return np.concatenate(out)
@@ -175,7 +185,8 @@ def grating_responses(
         ``response``: e.g. ``"units of X"`` for LCA codes
         (:mod:`v1model.inference`), ``"Hz"`` for rates.
     batch_size : int, default 4096
-        Stimuli per encoder call.
+        Stimuli per encoder call; the gratings are made one batch at a time, so
+        that a fine grid holds only the responses, not every grating, in memory.
     progress : bool or None, default None
         A progress bar over batches: None once the call has run 2 s
         (:mod:`v1model.progress`), True at once, False never.
@@ -197,15 +208,16 @@ def grating_responses(
         For frequencies outside (0, 0.5], ``orientations`` or ``phases``
         beyond 2 pi in magnitude (degrees, not radians), an int
         ``frequencies`` with a ``shape`` under 3 pixels on a side, a
-        non-positive ``contrast`` or ``batch_size``, or encoder output that
-        is not finite (n_samples, n_units).
+        non-positive ``contrast`` or ``batch_size``, encoder output that
+        is not finite (n_samples, n_units), or responses to the whole grid that
+        would not fit in memory.
     """
     check_encoder(encoder)
     h, w = encoder_stimulus_shape(encoder, shape)
     o = _grid_or_count(orientations, "orientations", (0.0, np.pi), angle=True)
     f = _frequency_grid(frequencies, shape, h, w)
     ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi), angle=True)
-    from stimuli.gratings import check_frequency, grating_set
+    from stimuli.gratings import NYQUIST, check_frequency, grating, grating_set
 
     check_frequency(f, "frequencies", positive=True)
     contrast = check_positive(contrast, "contrast")
@@ -213,8 +225,25 @@ def grating_responses(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_progress(progress)
 
-    stim = grating_set((h, w), o, f, ph, contrast).reshape(-1, h * w)
-    R = _encode_batches(encoder, stim, batch_size, progress, "gratings")
+    n_stimuli = len(o) * len(f) * len(ph)
+    if np.any(f == NYQUIST):
+        # the warning of blank gratings at the Nyquist frequency, once, from the gratings
+        # there with every phase (a batch might hold only a blank phase of one of them)
+        grating_set((h, w), o, f[f == NYQUIST], ph, contrast)
+
+    def batch(start, stop):
+        """Gratings ``start ... stop - 1`` of the orientation x frequency x phase grid."""
+        i, j, k = np.unravel_index(np.arange(start, stop), (len(o), len(f), len(ph)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # warned of above
+            return grating((h, w), o[i], f[j], ph[k], contrast).reshape(-1, h * w)
+
+    # made batch by batch: the whole set, made first, held 3x its size at once (200 MB
+    # for 8,192 gratings of 32x32 pixels, whatever batch_size), and a fine grid of
+    # orientations and frequencies ended in the kernel's out-of-memory kill, unsaid
+    R = _encode_batches(encoder, batch, batch_size, progress, "gratings", n_stimuli,
+                        ("(len(orientations), len(frequencies), len(phases))",
+                         (len(o), len(f), len(ph))))
     ds = xr.Dataset(
         {"response": (("orientation", "frequency", "phase", "atom"),
                       R.reshape(len(o), len(f), len(ph), -1),
@@ -636,7 +665,7 @@ def drifting_grating_responses(
         F0 of rounding noise, e.g. 1e-13 against responses of about 1,
         was any number up to 2).
     batch_size : int, default 4096
-        Frames per encoder call.
+        Frames per encoder call; the frames are made one batch at a time.
     progress : bool or None, default None
         A progress bar over batches: None once the call has run 2 s
         (:mod:`v1model.progress`), True at once, False never.
@@ -663,7 +692,8 @@ def drifting_grating_responses(
         For ``orientations`` beyond 2 pi in magnitude (degrees, not
         radians), frequencies outside [0, 0.5], a non-positive
         ``temporal_frequency`` or ``contrast``, ``frames_per_cycle < 3``,
-        a ``zero_tol`` outside [0, 1), or an invalid encoder output.
+        a ``zero_tol`` outside [0, 1), an invalid encoder output, or responses
+        to every frame that would not fit in memory.
     """
     check_encoder(encoder)
     h, w = encoder_stimulus_shape(encoder, shape)
@@ -678,22 +708,42 @@ def drifting_grating_responses(
     zero_tol = _check_zero_tol(zero_tol)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_progress(progress)
-    from stimuli.gratings import check_frequency, drifting_grating
+    from stimuli.gratings import NYQUIST, check_frequency, drifting_grating
 
     check_frequency(f, "frequencies")
 
     frame_rate = fpc * tf
     duration = n_cycles / tf
-    frames = []
-    for theta in o:
-        for freq in f:
-            fr, times = drifting_grating((h, w), theta, freq, tf, duration, frame_rate,
-                                         contrast=contrast)
-            frames.append(fr)
-    frames = np.stack(frames)  # (n_o * n_f, n_t, h, w)
-    n_t = frames.shape[1]
-    R = _encode_batches(encoder, frames.reshape(-1, h * w), batch_size, progress,
-                        "drifting gratings")
+
+    def movie(pair):
+        """The frames (n_t, h * w) of orientation x frequency pair ``pair``, and times."""
+        theta, freq = o[pair // len(f)], f[pair % len(f)]
+        fr, t = drifting_grating((h, w), theta, freq, tf, duration, frame_rate,
+                                 contrast=contrast)
+        return fr.reshape(len(fr), h * w), t
+
+    # a movie at the Nyquist frequency warns of blank frames once, made here; the batches
+    # make a movie again where they split it
+    for pair in np.flatnonzero(np.tile(f == NYQUIST, len(o))):
+        movie(pair)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        times = movie(0)[1]
+    n_t = len(times)
+
+    def batch(start, stop):
+        """Frames ``start ... stop - 1`` of all the pairs' movies, one after the other."""
+        first, last = start // n_t, (stop - 1) // n_t
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # warned of above
+            rows = np.concatenate([movie(pair)[0] for pair in range(first, last + 1)])
+        return rows[start - first * n_t:stop - first * n_t]
+
+    # made batch by batch, as in grating_responses: every frame of every movie, stacked
+    # first, held twice their size at once whatever batch_size
+    R = _encode_batches(encoder, batch, batch_size, progress, "drifting gratings",
+                        len(o) * len(f) * n_t,
+                        ("(len(orientations), len(frequencies), frames)", (len(o), len(f), n_t)))
     R = _rectify(R.reshape(len(o), len(f), n_t, -1), rectify)
     f0 = R.mean(axis=2)
     phasor = np.exp(-2j * np.pi * tf * times)[None, None, :, None]

@@ -80,7 +80,7 @@ import numpy as np
 import xarray as xr
 
 from ..io import flatten_nested
-from ..validation import check_bool, check_path, describe
+from ..validation import check_bool, check_path, describe, did_you_mean
 from .errors import SpecError
 from .executor_config import check_executor_config, check_pbs_words
 from .grid import (MAX_POINTS, REPLICATE_DIM, Grid, Zipped, _coordinate_values, make_axis,
@@ -579,7 +579,9 @@ def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepS
             raise SpecError(where, f"{name!r} is set by the sweep itself; {hint}")
         if name not in accepted and not var_kw:
             valid = ", ".join(sorted(accepted)) or "(none)"
-            raise SpecError(where, f"study {study.label!r} has no parameter {name!r}; "
+            # a misspelt key got the list alone, as `study run -p` did
+            raise SpecError(where, f"study {study.label!r} has no parameter {name!r}"
+                                   f"{did_you_mean(name, sorted(accepted), n=3)}; "
                                    f"valid parameters: {valid}")
         # a swept parameter becomes a coordinate of the result, which must not take the
         # name of a per-point variable; a fixed one is only recorded in the spec
