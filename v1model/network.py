@@ -852,6 +852,7 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
     """ODE / optimisation backend."""
     from . import inference
     from .inference._common import check_threshold_positive
+    from .inference.encode import encode_with_names
 
     # seed is every method's and backend's argument (the spiking backend draws with it):
     # net.encode(X, seed=0) failed as lca()'s or cauchy_inference()'s bare TypeError
@@ -892,8 +893,8 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
         # through encode, as the other methods: an argument lca does not take is named
         # with the ones it does (it was lca()'s bare "unexpected keyword argument")
         lam = kwargs.pop("lam", net.lam)
-        out = inference.encode(X, net.dictionary, "lca", lam=lam, threshold=threshold,
-                               tau=kwargs.pop("tau", net.tau), _names=ENCODE_NAMES, **kwargs)
+        out = encode_with_names(ENCODE_NAMES, X, net.dictionary, "lca", lam=lam,
+                                threshold=threshold, tau=kwargs.pop("tau", net.tau), **kwargs)
         _warn_if_lam_zeroes_every_code(X, net.dictionary, lam, threshold == "nonneg")
         return out
     refuse_unused_settings(method, [
@@ -909,8 +910,8 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
         kwargs.setdefault("lam", net.lam)
     if positive is None:
         positive = net.threshold == "nonneg"
-    out = inference.encode(X, net.dictionary, method, positive=positive, _names=ENCODE_NAMES,
-                           **kwargs)
+    out = encode_with_names(ENCODE_NAMES, X, net.dictionary, method, positive=positive,
+                            **kwargs)
     if method in inference.L1_METHODS:
         _warn_if_lam_zeroes_every_code(X, net.dictionary, kwargs["lam"], positive)
     return out

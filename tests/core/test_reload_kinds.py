@@ -29,6 +29,29 @@ def test_a_file_of_another_kind_is_refused_naming_its_path(tmp_path, rng, cls):
             cls.load(path)
 
 
+#: each loader, what its message calls the saved object, and the kind its files record
+SAVED_KINDS = {SparseCodingNetwork: ("network", "v1model.SparseCodingNetwork"),
+               SparseAutoencoder: ("SparseAutoencoder", "v1model.SparseAutoencoder"),
+               LISTA: ("LISTA", "v1model.amortized.LISTA"),
+               SparseDictionaryLearner: ("SparseDictionaryLearner",
+                                         "v1model.SparseDictionaryLearner"),
+               ConvolutionalNetwork: ("convolutional network", "v1model.ConvolutionalNetwork")}
+
+
+@pytest.mark.parametrize("cls", SAVED_KINDS)
+def test_every_loader_refuses_a_non_dataset_and_another_kind_alike(cls):
+    # one check (v1model.io.check_saved_kind) for all of them: LISTA's took a dict for a
+    # Dataset of another kind ("ValueError: ds is not a saved LISTA: attrs['kind'] is
+    # 'dict'"), where the others said what was given, as a TypeError
+    what, kind = SAVED_KINDS[cls]
+    with pytest.raises(TypeError, match=r"^ds must be an xarray.Dataset, got dict$"):
+        cls.from_dataset({"kind": kind})
+    other = xr.Dataset(attrs={"kind": "v1model.Other"})
+    with pytest.raises(ValueError, match=rf"^ds is not a saved {what}: attrs\['kind'\] is "
+                                         rf"'v1model.Other', not {re.escape(repr(kind))}"):
+        cls.from_dataset(other)
+
+
 @pytest.mark.filterwarnings("ignore:X has a mean square")  # 10 X, on purpose
 def test_the_cauchy_code_variance_is_recorded_without_the_units_of_X(tmp_path, rng):
     # the gain adaptation holds each coefficient's variance at var_goal whatever the scale

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..io import check_dims, clean_attrs, count_coord, values_by_dims
+from ..io import check_dims, check_saved_kind, clean_attrs, count_coord, values_by_dims
 from ..validation import check_choice
 
 __all__ = ["LISTA_KIND", "WEIGHTS", "PARAM_DEFAULTS", "LOSSES", "history_dataset",
@@ -107,14 +107,14 @@ def read_network(ds, names):
 
     Raises
     ------
+    TypeError
+        When ``ds`` is not a Dataset (it was a ValueError about its ``attrs['kind']``,
+        as the other loaders' is a TypeError, :func:`~v1model.io.check_saved_kind`).
     ValueError
         When ``ds`` is not a saved LISTA, lacks a parameter or an array, or an
         array's dims are not those saved.
     """
-    if not isinstance(ds, xr.Dataset) or ds.attrs.get("kind") != LISTA_KIND:
-        got = ds.attrs.get("kind") if isinstance(ds, xr.Dataset) else type(ds).__name__
-        raise ValueError(f"ds is not a saved LISTA: attrs['kind'] is {got!r}, "
-                         f"not {LISTA_KIND!r}")
+    check_saved_kind(ds, LISTA_KIND, "LISTA")
     missing = [f"attrs['param_{k}']" for k in names
                if f"param_{k}" not in ds.attrs and k not in PARAM_DEFAULTS]
     if missing:

@@ -215,7 +215,16 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         ``objective``, ``reconstruction_error``, ``fraction_active``,
         ``kernel_change``, ``n_reseeded``, ``n_unconverged`` and ``elapsed``
         (s); every parameter in ``attrs``, with ``lam_units`` ("units of X";
-        ``"None"`` for ``method="mp"``, as ``lam``).
+        ``"None"`` for ``method="mp"``, as ``lam``). Those attrs record the
+        call, as a learner's do, and nothing reads them back: ``n_kernels``,
+        ``kernel_size``, ``stride``, ``boundary``, ``crop_size`` and
+        ``signal_shape`` (the images') are what the kernels were learned with.
+        The kernels' geometry is recorded once, by ``ds.kernels`` itself (its
+        shape; for sounds its ``lag`` in s), as the codes' is by their own
+        attrs (:meth:`~v1model.convolutional.ConvolutionalDictionary.codes_dataset`):
+        a slice or an edit of ``ds.kernels`` leaves these attrs as the call
+        made them, and :func:`~v1model.convolutional.encode` takes its
+        ``stride`` and ``boundary`` from its caller, never from here.
 
     References
     ----------

@@ -63,18 +63,23 @@ def check_method_params(method: str, params, name: str = "method_params") -> Non
     Raises
     ------
     TypeError
-        For the first name the solver does not take.
+        For the first name the solver does not take, a private one of the
+        solver's (``_stats``, ``_names``: they start with ``_``) too.
     """
     solver = inspect.signature(SOLVERS[method]).parameters
     own = sorted(p for p in solver if p not in _SET_BY_ENCODE and not p.startswith("_"))
     if method == "lca":
         own.append("threshold")
     for key in params:
-        if key in own or key.startswith("_") and key in solver:
+        if key in own:
             continue
         limit = [p for p in own if p in _ITERATION_LIMITS]
         if key in _ITERATION_LIMITS and limit:
             hint = f" (its iteration limit is {limit[0]!r})"
+        elif key.startswith("_") and key in solver:
+            # the package's own (a caller's names for X and D, a benchmark's counters):
+            # passed on from a user, they renamed X in errors or filled a dict, unsaid
+            hint = " (a private parameter, for the package's own calls)"
         else:
             hint = did_you_mean(key, own)
         raise TypeError(f"{name}: method={method!r} takes no parameter {key!r}{hint}; its "
@@ -168,7 +173,8 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
         ``threshold`` or ``n_steps`` for lca). The iteration limit is
         ``max_iter`` for fista/ista/iht/mp, ``max_steps`` for lca,
         ``max_sweeps`` for cd and ``max_rounds`` for active_set; a parameter
-        the method does not take is a TypeError that lists the ones it does.
+        the method does not take (a solver's private one, starting with ``_``,
+        too) is a TypeError that lists the ones it does.
 
     Returns
     -------
@@ -202,6 +208,35 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     >>> encode(np.array([[2.0, -0.2, 0.5]]), D, "omp", n_nonzero=1)
     array([[2., 0., 0.]], dtype=float32)
     """
+    return encode_with_names(("X", "D"), X, D, method, lam=lam, n_nonzero=n_nonzero, tol=tol,
+                             positive=positive, dtype=dtype, return_history=return_history,
+                             seed=seed, progress=progress, **method_params)
+
+
+def encode_with_names(names, X, D, method: str = "fista", *, lam=None, n_nonzero=None,
+                      tol=None, positive: bool | None = None, dtype=np.float32,
+                      return_history: bool = False, seed=None, progress: bool | None = None,
+                      **method_params):
+    """:func:`encode`, calling ``X`` and ``D`` ``names`` in its messages: a caller's own
+    names for them (``SparseCodingNetwork.encode``'s ``("X", "dictionary")``), given
+    here rather than as the solvers' private ``_names`` among ``method_params``, where
+    :func:`check_method_params` refuses it as a user's key.
+
+    Parameters
+    ----------
+    names : tuple of (str, str)
+        What the messages call ``X`` and ``D``.
+    X, D, method, lam, n_nonzero, tol, positive, dtype, return_history, seed, progress
+        As for :func:`encode`.
+    **method_params
+        As for :func:`encode`: the solver's parameters, checked by
+        :func:`check_method_params`.
+
+    Returns
+    -------
+    codes : ndarray or xarray.DataArray, shape (n_samples, n_atoms)
+        And the history with ``return_history``, as :func:`encode` returns them.
+    """
     method = check_choice(method, "method", METHODS)
     dtype = check_dtype(dtype)
     as_generator(seed)  # validated for a uniform interface; no method draws numbers
@@ -226,7 +261,7 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
         params["tol"] = tol
     check_progress(progress)
     params["progress"] = progress  # every solver draws a bar
-    common = dict(dtype=dtype, return_history=return_history)
+    common = dict(dtype=dtype, return_history=return_history, _names=names)
 
     settings = dict(method=method, lam=lam, n_nonzero=n_nonzero, tol=tol,
                     positive=_resolved_positive(method, positive, params),

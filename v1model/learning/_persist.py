@@ -20,8 +20,9 @@ import xarray as xr
 
 from .._frames import user_stacklevel
 # the generator's state as JSON: io's, which seed_attr records too
-from ..io import (_jsonable, check_dims, clean_attrs, generator_from_json, generator_to_json,
-                  recorded_at_fit, seed_from_json, seed_param, values_by_dims)
+from ..io import (_jsonable, check_dims, check_saved_kind, clean_attrs, generator_from_json,
+                  generator_to_json, recorded_at_fit, seed_from_json, seed_param,
+                  values_by_dims)
 from ..validation import check_positive
 from ._atoms import AtomUsage
 from ._frames import saved_transform_output, transform_output
@@ -108,11 +109,7 @@ def learner_to_dataset(learner) -> xr.Dataset:
 
 def learner_from_dataset(cls, ds: xr.Dataset):
     """The learner saved by :func:`learner_to_dataset`."""
-    if not isinstance(ds, xr.Dataset):
-        raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-    if ds.attrs.get("kind") != LEARNER_KIND:
-        raise ValueError(f"ds is not a saved {cls.__name__}: attrs['kind'] is "
-                         f"{ds.attrs.get('kind')!r}, not {LEARNER_KIND!r}")
+    check_saved_kind(ds, LEARNER_KIND, cls.__name__)
     try:
         params = json.loads(ds.attrs["estimator_params"])
     except (KeyError, TypeError, ValueError) as exc:

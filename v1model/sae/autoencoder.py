@@ -17,9 +17,9 @@ import xarray as xr
 from .._blas import blas_threads_for_step
 from .._estimator_params import ScikitLearnParams
 from .._frames import user_stacklevel
-from ..io import (SavedAsDataset, _jsonable, check_dims, continue_calls, generator_from_json,
-                  generator_to_json, recorded_at_fit, seed_attr, seed_from_json, seed_param,
-                  values_by_dims)
+from ..io import (SavedAsDataset, _jsonable, check_dims, check_saved_kind, continue_calls,
+                  generator_from_json, generator_to_json, recorded_at_fit, seed_attr,
+                  seed_from_json, seed_param, values_by_dims)
 from ..progress import inner_progress, progress_bar
 from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
 from ..learning._frames import (check_feature_names, feature_names, output_feature_names,
@@ -1754,11 +1754,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         -------
         model : SparseAutoencoder
         """
-        if not isinstance(ds, xr.Dataset):
-            raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-        if ds.attrs.get("kind") != SAE_KIND:
-            raise ValueError(f"ds is not a saved {cls.__name__}: attrs['kind'] is "
-                             f"{ds.attrs.get('kind')!r}, not {SAE_KIND!r}")
+        check_saved_kind(ds, SAE_KIND, cls.__name__)
         try:
             params = json.loads(ds.attrs["estimator_params"])
             params["seed"] = seed_from_json(params.get("seed"))
