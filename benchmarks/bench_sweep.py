@@ -9,12 +9,20 @@
    folder; the marginal cost per point is ``(T300 - T100) / 200`` and the fixed
    cost (pool / cluster start) is what remains (target < 50 ms per point
    locally).
+3. ``sweep status`` of a finished folder of 1,200 trivial points (13 failed, 14 warned;
+   ``--status-points``): as it reads now (markers from ``points/.markers.json``, one
+   ``stat`` per point; point values from ``sweep.json``) and as it read before, in the
+   same run: every point file opened for its marker and the folder's spec loaded, its
+   study imported, to name the failed and warned points. Best of 3, after one call that
+   pays the imports.
 
 The machine's load is printed with the figures: on a shared machine the
 numbers move with it. Run from the project root::
 
     python benchmarks/bench_sweep.py [--points 16] [--target 5] [--skip-dask]
-    python benchmarks/bench_sweep.py --quick    # --points 4 --target 1 --skip-dask
+    python benchmarks/bench_sweep.py --quick    # --points 4 --target 1 --skip-dask,
+                                                # --status-points 100
+    python benchmarks/bench_sweep.py --skip-efficiency --skip-overhead   # status only
 """
 
 from __future__ import annotations
@@ -34,6 +42,17 @@ HERE = Path(__file__).resolve()
 
 def noop(quick=False, seed=0, x=0):
     """A trivial point."""
+    return xr.Dataset({"y": ((), float(x))})
+
+
+def sometimes(quick=False, seed=0, x=0):
+    """A trivial point that warns at x % 89 == 3 and fails at x % 97 == 5."""
+    import warnings
+
+    if x % 97 == 5:
+        raise ValueError(f"fails at x={x}")
+    if x % 89 == 3:
+        warnings.warn(f"warns at x={x}", RuntimeWarning)
     return xr.Dataset({"y": ((), float(x))})
 
 
@@ -112,6 +131,40 @@ def overhead(executor, workdir: Path, label: str, sizes=(100, 300)) -> dict:
             "fixed": times[0] - sizes[0] * marginal}
 
 
+def status_times(n_points: int, workdir: Path, repeats: int = 3) -> dict:
+    """Seconds of ``sweep.status`` of a finished folder of ``n_points`` trivial points, as
+    it reads now and as it read before (every marker read from its file, the study
+    imported through the folder's spec), best of ``repeats``."""
+    import warnings
+
+    from v1model import sweep
+    from v1model.sweep import runner
+    from v1model.sweep.storage import DirectoryStore
+
+    out = workdir / f"status-{n_points}"
+    with warnings.catch_warnings(record=True):  # recorded by the points, not shown
+        warnings.simplefilter("default")
+        sweep.run(f"{HERE}:sometimes", {"x": list(range(n_points))}, executor="serial",
+                  output=out, progress=False)
+    read = DirectoryStore._read_markers
+
+    def before():
+        DirectoryStore._read_markers = lambda self: {}  # every file opened
+        try:
+            st = sweep.status(out)
+            runner._open_folder(out)  # what named the failed and warned points
+            return st
+        finally:
+            DirectoryStore._read_markers = read
+
+    now, then = sweep.status(out), before()  # the imports, once
+    assert now.summary() == then.summary()
+    t_now = min(timed(sweep.status, out)[0] for _ in range(repeats))
+    t_before = min(timed(before)[0] for _ in range(repeats))
+    return {"n_points": n_points, "now": t_now, "before": t_before,
+            "failed": len(now.failed), "warned": len(now.warned)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -121,6 +174,10 @@ def main(argv=None):
                         help="seconds per point, default 5 (quick: 1)")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-efficiency", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--status-points", type=int, default=None,
+                        help="points of the folder whose `sweep status` is timed, default "
+                             "1200 (quick: 100; 0: none)")
     args = parser.parse_args(argv)
     # as the other scripts' --quick: smaller defaults, options given explicitly still win
     if args.points is None:
@@ -128,6 +185,8 @@ def main(argv=None):
     if args.target is None:
         args.target = 1.0 if args.quick else 5.0
     args.skip_dask = args.skip_dask or args.quick
+    if args.status_points is None:
+        args.status_points = 100 if args.quick else 1200
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
     try:
@@ -147,6 +206,16 @@ def main(argv=None):
             print(f"  worker utilisation (time in points / 2 T_pool) {r['utilisation']:.3f}")
             print(f"  {load()}")
 
+        if args.status_points:
+            r = status_times(args.status_points, workdir)
+            print(f"\nsweep status of {r['n_points']} finished points ({r['failed']} failed, "
+                  f"{r['warned']} warned), best of 3")
+            print(f"  now (markers file, values from sweep.json)  {r['now']:7.3f} s")
+            print(f"  before (every point file, study imported)   {r['before']:7.3f} s")
+            print(f"  {load()}")
+        if args.skip_overhead:
+            print(f"\nafter: {load()}")
+            return
         from v1model.sweep import DaskExecutor
 
         rows = [overhead("serial", workdir, "serial"),

@@ -16,7 +16,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["folder_lock", "folder_holder", "check_can_create", "OutputLockedError"]
+__all__ = ["folder_lock", "folder_holder", "check_can_create", "OutputLockedError",
+           "stale_pid_lock", "touch_pid_lock"]
 
 
 class OutputLockedError(RuntimeError):
@@ -176,6 +177,51 @@ def folder_holder(path) -> str | None:
     except (ImportError, OSError):  # cannot tell: the name is all there is
         return holder
     return None
+
+
+def stale_pid_lock(path, max_age: float) -> str | None:
+    """``"possibly stale (host H, pid P, since T)"`` when the output folder ``path`` is
+    held by a ``.lock.pid`` (a file system without flock) of a run on another host,
+    untouched for more than ``max_age`` seconds; None otherwise. Reads only.
+
+    A process of another host cannot be tested from here: :func:`folder_holder` names
+    it as the holder however long ago it died. A sweep touches its ``.lock.pid`` as
+    points finish (:func:`touch_pid_lock`), so an old one is likely a dead run's.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output folder.
+    max_age : float
+        Seconds, > 0.
+
+    Returns
+    -------
+    str or None
+        T is the lock file's modification time, local, ISO 8601.
+    """
+    lock = Path(path) / ".lock.pid"
+    found = re.fullmatch(r"pid (\d+) on (\S+)", _read_text(lock))
+    if not found or found.group(2) == socket.gethostname():
+        return None  # unnamed, or of this host: folder_holder tests the process
+    try:
+        modified = lock.stat().st_mtime
+    except OSError:
+        return None
+    if time.time() - modified <= max_age:
+        return None
+    since = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(modified))
+    return f"possibly stale (host {found.group(2)}, pid {found.group(1)}, since {since})"
+
+
+def touch_pid_lock(path) -> None:
+    """Set the modification time of the ``.lock.pid`` of the output folder ``path``,
+    held by this process, to now (a sign of life for :func:`stale_pid_lock`); nothing
+    when there is none (a file system with flock)."""
+    try:
+        os.utime(Path(path) / ".lock.pid")
+    except OSError:
+        pass
 
 
 def _lock_exclusive(fh, fcntl, wait: float = 1.0) -> None:

@@ -344,16 +344,22 @@ def test_sweep_quick_is_its_smallest_mode(monkeypatch, capsys):
         return {"label": label, "t_small": 1.0, "t_large": 2.0, "marginal": 0.005,
                 "fixed": 0.5}
 
+    def status_times(n_points, workdir, repeats=3):
+        seen["status"] = n_points
+        return {"n_points": n_points, "now": 0.1, "before": 1.0, "failed": 1, "warned": 1}
+
     monkeypatch.setattr(module, "efficiency", efficiency)
     monkeypatch.setattr(module, "overhead", overhead)
+    monkeypatch.setattr(module, "status_times", status_times)
     module.main(["--quick"])
-    assert seen == {"efficiency": (4, 1.0), "overhead": ["serial", "local"]}  # no dask
+    # no dask
+    assert seen == {"efficiency": (4, 1.0), "overhead": ["serial", "local"], "status": 100}
     seen.clear()
     module.main(["--quick", "--points", "6", "--target", "2"])
-    assert seen == {"efficiency": (6, 2.0), "overhead": ["serial", "local"]}
+    assert seen == {"efficiency": (6, 2.0), "overhead": ["serial", "local"], "status": 100}
     seen.clear()
     module.main(["--skip-dask"])
-    assert seen["efficiency"] == (16, 5.0)
+    assert seen["efficiency"] == (16, 5.0) and seen["status"] == 1200
     assert "4 lca-sweep points" in capsys.readouterr().out
 
 

@@ -495,7 +495,7 @@ def test_the_same_sweep_with_its_dimensions_swapped_is_refused(study, tmp_path):
                                         r"Give `order = \[\"x\", \"label\"\]`") as info:
         run(study(), swapped, output=out, executor="serial", progress=False)
     assert info.value.field == "output"
-    assert sorted(p.name for p in (out / "points").iterdir()) == [
+    assert sorted(p.name for p in (out / "points").glob("*.nc")) == [
         "000000.nc", "000002.nc", "000003.nc", "000005.nc"]
     # in the folder's order it resumes, and every point keeps its values
     again = run(study(), grid, output=out, executor="serial", progress=False)

@@ -124,8 +124,8 @@ def test_status_names_the_failed_and_warned_points_by_their_values(study, tmp_pa
 
 def test_status_of_a_folder_whose_study_is_not_here_still_names_the_replicate(
         study, tmp_path, monkeypatch):
-    """A sweep folder copied from the cluster, its study file left there: the failed
-    points' values come from their records, the replicate from the grid's shape."""
+    """A sweep folder copied from the cluster, its study file left there: its points are
+    named by the values its manifest records (the warned ones too: they had no name)."""
     flag = tmp_path / "fail"
     flag.touch()
     moved = tmp_path / "cluster" / "_studies.py"
@@ -139,7 +139,8 @@ def test_status_of_a_folder_whose_study_is_not_here_still_names_the_replicate(
             monkeypatch.delitem(sys.modules, name)
     lines = status(out).summary().splitlines()
     assert "  failed point 5 (x=3.0, replicate=1): ValueError: diverged at x=3.0" in lines
-    assert any(line.startswith("  warned point 3: RuntimeWarning:") for line in lines), lines
+    assert any(line.startswith("  warned point 3 (x=2.0, replicate=1): RuntimeWarning:")
+               for line in lines), lines
 
 
 def test_status_names_the_points_of_a_folder_moved_with_its_study_file(study, tmp_path):
@@ -202,8 +203,11 @@ def test_status_does_not_name_points_by_a_spec_edited_since(study, tmp_path):
 def test_status_of_a_manifest_without_the_grid_shape_names_no_replicate(study, tmp_path):
     """The fallback labels took the replicate from the manifest's shape, whose last entry
     a manifest with dims but no shape (none that v1model wrote: both came in together;
-    one edited or written by hand) lacks: status raised an IndexError. Its points are
-    named by their records' values, without a replicate it cannot know."""
+    one edited or written by hand) lacks: status raised an IndexError. In a folder begun
+    before the manifest recorded the grid's values, with its spec.toml edited since, its
+    failed points are named by their records' values, without a replicate it cannot know,
+    once the assembled result is gone; with it, every point (the warned ones too, left
+    unnamed) by the result's coordinates."""
     flag = tmp_path / "fail"
     flag.touch()
     out = tmp_path / "sweep"
@@ -213,6 +217,9 @@ def test_status_of_a_manifest_without_the_grid_shape_names_no_replicate(study, t
     manifest = out / "sweep.json"
     info = json.loads(manifest.read_text())
     assert info["dims"] == ["x", "replicate"] and info["shape"] == [3, 2]
+    info.pop("axes", None), info.pop("n_seeds", None)  # a folder begun before they were kept
+    named = {2: {"x": 2.0, "replicate": 0}, 3: {"x": 2.0, "replicate": 1},
+             4: {"x": 3.0, "replicate": 0}, 5: {"x": 3.0, "replicate": 1}}
     for shape in (None, [], [3], [3, 0], [3, "two"]):  # absent, short, or not a count
         if shape is None:
             info.pop("shape", None)
@@ -220,6 +227,11 @@ def test_status_of_a_manifest_without_the_grid_shape_names_no_replicate(study, t
             info["shape"] = shape
         manifest.write_text(json.dumps(info))
         st = status(out)
-        assert st.coordinates == {4: {"x": 3.0}, 5: {"x": 3.0}}, (shape, st.coordinates)
-        assert "  failed point 5 (x=3.0): ValueError: diverged at x=3.0" in \
+        assert st.coordinates == named, (shape, st.coordinates)
+        assert "  failed point 5 (x=3.0, replicate=1): ValueError: diverged at x=3.0" in \
             st.summary().splitlines()
+    (out / "sweep.nc").rename(tmp_path / "set-aside.nc")
+    st = status(out)
+    assert st.coordinates == {4: {"x": 3.0}, 5: {"x": 3.0}}, st.coordinates
+    assert "  failed point 5 (x=3.0): ValueError: diverged at x=3.0" in \
+        st.summary().splitlines()

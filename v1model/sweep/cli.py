@@ -406,7 +406,7 @@ def _cmd_status(args) -> int:
             "pending": len(st.pending), "corrupt": [str(p) for p in st.corrupt],
             "result": str(st.result) if st.result else None,
             "removed": len(st.removed), "damaged": st.damaged, "lost": st.lost,
-            "running": st.running, "read_only": st.read_only,
+            "running": st.running, "read_only": st.read_only, "stale_lock": st.stale_lock,
         }, indent=2))
     else:
         print(st.summary())

@@ -33,18 +33,20 @@ from .executors import Executor, make_executor
 from .point_warnings import coordinates_text, show_point_warnings, split_warnings
 from .preflight import check_points
 from .spec import SweepSpec, changed_defaults, load_spec, parse_spec
-from .grid import REPLICATE_DIM
 from .studyref import STUDY_MODULE_PREFIX
-from ..locking import check_can_create, folder_holder, folder_lock
+from ..locking import (check_can_create, folder_holder, folder_lock, stale_pid_lock,
+                       touch_pid_lock)
+from .labels import point_labels
 from .storage import (
+    MANIFEST,
     SPEC,
     _remove,
     DirectoryStore,
     MemoryStore,
     failure_record,
     local_io,
-    holds_sweep_of,
     is_sweep_folder,
+    manifest_list,
     read_manifest,
 )
 
@@ -319,6 +321,8 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm,
     todo.sort()
     if todo and store.path is not None:
         _check_defaults(spec, store, state, allow_changed_defaults)
+    if store.path is not None:  # all read: `status` need not (a folder begun before them)
+        store.save_markers()
     result_path = getattr(store, "result_path", lambda fmt: None)(spec.format)
     if not todo and result_path is not None and result_path.exists():
         try:
@@ -348,8 +352,12 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm,
         if result_path is not None and result_path.exists():
             # about to change: never leave a stale result behind a crash
             _remove(result_path)
-        with _catch_interrupts(stop_on_sigterm) as stop:
-            _execute(spec, store, executor, todo, state, progress, stop)
+        try:
+            with _catch_interrupts(stop_on_sigterm) as stop:
+                _execute(spec, store, executor, todo, state, progress, stop)
+        finally:  # interrupted too: the points saved so far are read cheaply by `status`
+            if store.path is not None:
+                store.save_markers()
     # the state follows from what this run wrote (_execute updates it): no second scan
     points = _read_points(store, state.done, progress)
     # the folder's fingerprint, as its points: the result is this folder's sweep
@@ -501,6 +509,7 @@ def _execute(spec, store, executor, todo, state, progress, stop):
 
     attempts = {i: int(r.get("attempts", 0)) for i, r in state.failed.items()}
     wanted, seen, n_failed = set(todo), set(), 0
+    beat = time.monotonic()
     tasks = (spec.task(i) for i in todo)
     with executor, tqdm(total=len(todo), desc=f"sweep {spec.study.label}", unit="point",
                         disable=not progress, dynamic_ncols=True) as bar:
@@ -543,6 +552,10 @@ def _execute(spec, store, executor, todo, state, progress, stop):
             bar.update(1)
             if n_failed:
                 bar.set_postfix(failed=n_failed, refresh=False)
+            if store.path is not None and time.monotonic() - beat >= LOCK_BEAT:
+                # alive: `status` on another host reads an old .lock.pid as possibly stale
+                touch_pid_lock(store.path)
+                beat = time.monotonic()
             if stop.requested:
                 raise KeyboardInterrupt
 
@@ -719,9 +732,16 @@ class SweepStatus:
     coordinates : dict
         Index of each point in ``failed`` or ``warned`` to its values
         (:meth:`Grid.coordinates`: the swept parameters, then ``replicate`` when there
-        are several), read from the folder's spec; when that cannot be read (its study
-        cannot be imported here) or was edited since, a failed point's are its record's
-        ``params`` (and replicate) and a warned point has none.
+        are several), read from the folder's manifest, no study run
+        (:func:`v1model.sweep.labels.point_labels`); for a folder begun before the
+        manifest held them, from its spec.toml unless it was edited since, else from a
+        failed point's record and the assembled result (a warned point of an unfinished
+        sweep then has none).
+    stale_lock : str or None
+        ``"possibly stale (host H, pid P, since T)"``: a ``.lock.pid`` (a file system
+        without flock) of a run on another host, untouched for longer than
+        :data:`STALE_LOCK_AGE`, which cannot be tested from here; ``running`` is then
+        None. None otherwise.
     """
 
     path: Path
@@ -741,6 +761,7 @@ class SweepStatus:
     read_only: str | None = None
     warned: dict = field(default_factory=dict)
     coordinates: dict = field(default_factory=dict)
+    stale_lock: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -806,6 +827,12 @@ class SweepStatus:
             lines.append(f"  {self._label('warned', index)}: {head}{' ...' if cut else ''}"
                          f"{more}")
         folder = shlex.quote(str(self.path))  # a command to copy: a space stays in the path
+        if self.stale_lock:
+            # "running now" of a run that died on another host sent users to wait forever
+            lines.append(f"  lock     {self.stale_lock}: a run on another host held the "
+                         "folder and may have died; if it is not running, delete "
+                         f"{shlex.quote(str(self.path / '.lock.pid'))}, then resume")
+            return "\n".join(lines)
         if self.running:
             # a resume or retry-failed now would be refused: the folder is held
             lines.append(f"  running  the sweep is running now (held by {self.running}): "
@@ -833,6 +860,14 @@ class SweepStatus:
         return f"{kind} point {index}" + (f" ({values})" if values else "")
 
 
+#: seconds after which the ``.lock.pid`` of a run on another host, untouched, reads as
+#: possibly stale in :func:`status` (a sweep has no point timeout; a run touches it as
+#: points finish, see :func:`_execute`)
+STALE_LOCK_AGE = 3600.0
+#: seconds between two touches of the ``.lock.pid`` of a running sweep
+LOCK_BEAT = 60.0
+
+
 def status(output) -> SweepStatus:
     """What is done, failed and pending in sweep folder ``output`` (reads only).
 
@@ -850,46 +885,25 @@ def status(output) -> SweepStatus:
     """
     output = _check_sweep_folder(output)
     info = read_manifest(output)
+    manifest = output / MANIFEST
+    dims = manifest_list(info, "dims", manifest)
+    shape = manifest_list(info, "shape", manifest)
     store = DirectoryStore(output, info["fingerprint"], int(info["n_points"]))
     state = store.scan(repair=False)
     result = next((output / name for name in ("sweep.nc", "sweep.zarr")
                    if (output / name).exists()), None)
     damaged = _result_damage(result) if result is not None else None
-    return SweepStatus(output, info.get("study", "?"), tuple(info.get("dims", ())),
-                       tuple(info.get("shape", ())), store.n_points, state.done | state.kept,
-                       state.failed, state.pending, state.corrupt,
+    holder = folder_holder(output)
+    stale = stale_pid_lock(output, STALE_LOCK_AGE) if holder else None
+    # read from the manifest (or spec.toml), not by importing the study: a file.py
+    # study was executed just to print the status
+    labels = point_labels(output, info, set(state.failed) | set(state.warned), state.failed)
+    return SweepStatus(output, info.get("study", "?"), dims, shape, store.n_points,
+                       state.done | state.kept, state.failed, state.pending, state.corrupt,
                        result if not state.pending and damaged is None else None,
                        set(state.kept), damaged, damaged is not None and result in state.lost,
-                       folder_holder(output), _unwritable(output), state.warned,
-                       _coordinates(output, info, state))
-
-
-def _coordinates(output: Path, info: dict, state) -> dict:
-    """:attr:`SweepStatus.coordinates` of the failed and warned points of ``state``
-    (``info``: the folder's manifest)."""
-    listed = sorted(set(state.failed) | set(state.warned))
-    if not listed:
-        return {}
-    try:
-        spec = _open_folder(output)[1]
-        # a spec.toml edited since (in its grid) would name other values
-        # (or its file.py study moved with the folder: resume runs it, the labels follow)
-        if list(spec.grid.dims) == list(info.get("dims", ())) and holds_sweep_of(info, spec):
-            return {i: spec.grid.coordinates(i) for i in listed}
-    except Exception:  # noqa: BLE001 - status reads what it can; the labels are a help
-        pass
-    # a folder copied from a cluster whose study is not importable here, or whose spec.toml
-    # was edited: the values a failure record keeps, the replicate from the grid's shape
-    dims, shape = list(info.get("dims", ())), list(info.get("shape", ()))
-    out = {i: dict(record.get("params", {})) for i, record in state.failed.items()}
-    # a manifest with dims but no shape (none that v1model wrote; one edited by hand)
-    # raised an IndexError here: without the count, no replicate is named
-    n_replicates = shape[-1] if len(shape) == len(dims) else None
-    if (dims[-1:] == [REPLICATE_DIM] and isinstance(n_replicates, int)
-            and not isinstance(n_replicates, bool) and n_replicates > 0):
-        for i in out:
-            out[i][REPLICATE_DIM] = i % n_replicates
-    return out
+                       None if stale else holder, _unwritable(output), state.warned,
+                       labels, stale)
 
 
 def _unwritable(output: Path) -> str | None:

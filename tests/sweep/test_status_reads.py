@@ -1,0 +1,197 @@
+"""What ``sweep status`` reads of a sweep folder, and what it does not.
+
+It imported the folder's study to name its points (a ``file.py`` study was executed just
+to print the status), opened every point file for its marker (1,200 points: 1.4 s of a
+2.9 s status), read a ``.lock.pid`` left on a file system without flock by a run that
+died on another host as "running" for ever, and met a manifest whose ``shape`` is not a
+list with a bare TypeError.
+"""
+
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+import warnings
+
+import pytest
+
+from v1model.sweep import run, status
+from v1model.sweep import storage
+from v1model.sweep.errors import SpecError
+
+STUDY = '''
+import pathlib
+import warnings
+
+import xarray as xr
+
+pathlib.Path(__file__).with_name("imported").touch()  # executed: the module was imported
+
+
+def run(quick=False, seed=0, x=1.0):
+    if x >= 2:
+        warnings.warn(f"solver did not converge at x={x}", RuntimeWarning)
+    if x == 3:
+        raise ValueError(f"diverged at x={x}")
+    return xr.Dataset({"y": ((), float(x))})
+'''
+
+
+def _sweep(tmp_path, n_seeds=2):
+    """A sweep of a file.py study that leaves a file ``imported`` beside it when it is
+    imported: x in (1, 2, 3) x n_seeds, x=2 warns, x=3 warns and fails."""
+    source = tmp_path / "study_here.py"
+    source.write_text(STUDY)
+    out = tmp_path / "sweep"
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("default")
+        run(f"{source}:run", {"x": [1.0, 2.0, 3.0]}, n_seeds=n_seeds, executor="serial",
+            output=out, progress=False)
+    return source, out
+
+
+def _forget(source, monkeypatch):
+    """As a new process: the study module imported by the run forgotten, its mark gone."""
+    for name, module in list(sys.modules.items()):
+        if getattr(module, "__file__", None) == str(source.resolve()):
+            monkeypatch.delitem(sys.modules, name)
+    (source.parent / "imported").unlink(missing_ok=True)
+
+
+NAMED = {2: {"x": 2.0, "replicate": 0}, 3: {"x": 2.0, "replicate": 1},
+         4: {"x": 3.0, "replicate": 0}, 5: {"x": 3.0, "replicate": 1}}
+
+
+def test_status_names_the_points_without_running_the_study(tmp_path, monkeypatch):
+    source, out = _sweep(tmp_path)
+    _forget(source, monkeypatch)
+    assert status(out).coordinates == NAMED
+    assert not (tmp_path / "imported").exists()  # the study was not run
+    from v1model.sweep.labels import manifest_grid
+
+    info = json.loads((out / "sweep.json").read_text())
+    assert info["axes"] == [{"dim": "x", "params": {"x": [1.0, 2.0, 3.0]}}]
+    assert info["n_seeds"] == 2
+    # a folder begun before the manifest held the values: read from spec.toml, no study
+    del info["axes"], info["n_seeds"]
+    (out / "sweep.json").write_text(json.dumps(info))
+    assert manifest_grid(info) is None
+    assert status(out).coordinates == NAMED
+    assert not (tmp_path / "imported").exists()
+    # and the next run into it records them (it imports the study: it runs it)
+    run(f"{source}:run", {"x": [1.0, 2.0, 3.0]}, n_seeds=2, executor="serial", output=out,
+        progress=False)
+    info = json.loads((out / "sweep.json").read_text())
+    assert info["axes"] == [{"dim": "x", "params": {"x": [1.0, 2.0, 3.0]}}]
+    assert manifest_grid(info).coordinates(5) == NAMED[5]
+
+
+def test_a_manifest_grid_that_disagrees_with_its_dims_is_not_used(tmp_path):
+    from v1model.sweep.labels import manifest_grid
+
+    _, out = _sweep(tmp_path)
+    info = json.loads((out / "sweep.json").read_text())
+    assert manifest_grid(info).shape == (3, 2)
+    for key, value in (("dims", ["x"]), ("n_points", 5), ("n_seeds", 0),
+                       ("axes", [{"dim": "x", "params": {"x": []}}]), ("axes", "x"),
+                       ("axes", [{"dim": "x", "params": {}}]), ("axes", [{"params": {}}])):
+        assert manifest_grid({**info, key: value}) is None, (key, value)
+
+
+def _outputs(out, capsys):
+    from v1model.cli import main
+
+    capsys.readouterr()
+    assert main(["sweep", "status", str(out), "--json"]) == 0
+    return status(out).summary(), json.loads(capsys.readouterr().out)
+
+
+def test_status_reads_the_point_files_only_when_they_changed(tmp_path, monkeypatch, capsys):
+    """The markers kept in points/.markers.json give the status of a full read: counts,
+    failed and warned points, --json; a file changed since is read."""
+    _, out = _sweep(tmp_path, n_seeds=3)
+    (out / "points" / "000099.nc").write_bytes(b"not a point")  # outside the grid
+    opened = []
+    marker = storage._point_marker
+    monkeypatch.setattr(storage, "_point_marker", lambda path: opened.append(path.name)
+                        or marker(path))
+    fast = _outputs(out, capsys)
+    assert opened == []  # 6 point files, none opened
+    monkeypatch.setattr(storage.DirectoryStore, "_read_markers", lambda self: {})
+    full = _outputs(out, capsys)  # every file opened, as before the markers were kept
+    assert len(opened) == 2 * 6  # by `sweep status --json` and by status()
+    assert fast == full
+    assert full[1]["done"] == 6 and sorted(full[1]["failed"]) == ["6", "7", "8"]
+    assert sorted(full[1]["warned"]) == ["3", "4", "5"]
+    assert full[1]["corrupt"] == [str(out / "points" / "000099.nc")]
+    monkeypatch.undo()
+    # a point file replaced since (another point's, a file cut short): read, not trusted
+    points = out / "points"
+    shutil.copy(points / "000000.nc", points / "000001.nc")
+    os.utime(points / "000001.nc", ns=(1, 1))
+    (points / "000002.nc").write_bytes((points / "000002.nc").read_bytes()[:100])
+    st = status(out)
+    assert st.corrupt == [points / "000001.nc", points / "000002.nc", points / "000099.nc"]
+    assert st.done == {0, 3, 4, 5}
+    # markers of another sweep, or unreadable ones, are not used
+    for text in ('{"fingerprint": "0", "points": {}}', "{", '{"points": 3}'):
+        (points / ".markers.json").write_text(text)
+        assert status(out).done == {0, 3, 4, 5}
+
+
+def test_a_lock_of_a_run_on_another_host_untouched_for_long_is_possibly_stale(
+        tmp_path, capsys):
+    """On a file system without flock, a .lock.pid left by a run that died on another
+    host read as "running" for ever."""
+    from v1model.cli import main
+    from v1model.locking import stale_pid_lock, touch_pid_lock
+
+    _, out = _sweep(tmp_path, n_seeds=1)
+    lock = out / ".lock.pid"
+    lock.write_text("pid 4242 on not-this-host-b38\n")
+    assert status(out).running == "pid 4242 on not-this-host-b38"  # touched just now
+    assert status(out).stale_lock is None
+    then = time.time() - 2 * 3600
+    os.utime(lock, (then, then))
+    st = status(out)
+    since = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(then))
+    assert st.stale_lock == f"possibly stale (host not-this-host-b38, pid 4242, since {since})"
+    assert st.running is None
+    lines = st.summary().splitlines()
+    assert lines[-1].startswith(f"  lock     possibly stale (host not-this-host-b38, pid "
+                                f"4242, since {since}): a run on another host"), lines
+    assert not any("running now" in line for line in lines)
+    capsys.readouterr()
+    assert main(["sweep", "status", str(out), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["running"] is None and shown["stale_lock"] == st.stale_lock
+    # a run touches its lock as its points finish: alive again
+    touch_pid_lock(out)
+    assert stale_pid_lock(out, 3600) is None
+    assert status(out).running == "pid 4242 on not-this-host-b38"
+    # this host's: tested as before, never "possibly stale"
+    lock.write_text(f"pid {os.getpid()} on {socket.gethostname()}\n")
+    os.utime(lock, (then, then))
+    assert stale_pid_lock(out, 3600) is None
+    assert status(out).running == f"pid {os.getpid()} on {socket.gethostname()}"
+
+
+@pytest.mark.parametrize("key", ["shape", "dims"])
+def test_a_manifest_whose_shape_is_not_a_list_is_refused_by_name(tmp_path, capsys, key):
+    from v1model.cli import main
+
+    _, out = _sweep(tmp_path, n_seeds=1)
+    manifest = out / "sweep.json"
+    info = json.loads(manifest.read_text())
+    for value in (3, "3x2", {"x": 3}):
+        manifest.write_text(json.dumps({**info, key: value}))
+        with pytest.raises(SpecError) as caught:
+            status(out)
+        message = str(caught.value)
+        assert str(manifest) in message and repr(key) in message, message
+        assert message.endswith(f"must be a list, got {json.dumps(value)}"), message
+    capsys.readouterr()
+    assert main(["sweep", "status", str(out)]) == 2
+    assert f"'{key}' must be a list, got" in capsys.readouterr().err
