@@ -128,7 +128,11 @@ def run(
         ``patch_size``.
     p, alpha, beta, gamma, theta0 : float
         SAILnet's parameters (see :func:`v1model.spiking.learn_sailnet`);
-        defaults 0.05, 1.0, 0.01, 0.1 and 2.0.
+        defaults 0.05, 1.0, 0.01, 0.1 and 2.0. A lower ``p`` is reached more
+        slowly (the thresholds move by ``gamma * (<n> - p)`` per update): on 8x8
+        whitened patches ``p = 0.02`` still fired 1.5x ``p`` over updates 2,501-3,000
+        and came within 10% of it only after ~7,000 (``learn_sailnet``'s ``p``);
+        compare ``mean_rate`` with ``p``.
     batch_size : int, default 100
         Patches per update (see :func:`v1model.spiking.learn_sailnet`).
     n_eval : int

@@ -240,3 +240,23 @@ def test_brian2_quantities_are_refused_by_name_with_their_value_in_seconds(name,
                                         rf"got the Brian2 quantity .*; pass {si}$"):
         spiking_lca(X, D, 0.1, target="numpy", progress=False,
                     **{name: value * getattr(brian2, unit)})
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore:the largest drive")  # a short run: few spikes, on purpose
+def test_a_silent_units_potential_falls_without_floor_as_documented():
+    """The integrator has no leak and no floor: a unit whose drive b is below lam
+    integrates b - lam down at (b - lam) / tau_m per second, exactly (Euler on a constant),
+    which a recorded v of -129.7 after 0.5 s looked like a bug without; the trace says so
+    in its attrs. Atom 0 is driven at b = 0.1 < lam = 0.5, atom 1 at 2 (it fires)."""
+    D = np.eye(2, 4)
+    X = np.array([[0.1, 2.0, 0.0, 0.0]])
+    ds = spiking_lca(X, D, 0.5, duration=0.02, target="numpy", v_init="zero",
+                     inhibition=False, record_v=[0, 1], progress=False)
+    v = ds["v"].values  # (time, unit), recorded at the start of each step
+    t = ds["time"].values
+    np.testing.assert_allclose(v[:, 0], (0.1 - 0.5) * t / 0.01, rtol=1e-9, atol=1e-12)
+    assert v[-1, 0] < -0.79  # -0.8 at 0.02 s, still falling: -40 at 1 s
+    assert v[:, 1].min() >= 0 and ds["spike_count"].values[0, 1] > 0
+    assert ds["v"].attrs["units"] == "units of X"
+    assert "no floor" in ds["v"].attrs["comment"]

@@ -108,3 +108,81 @@ def test_a_continued_run_names_previous_not_theta0(pool):
     assert text.startswith("update 2: 20 of 20 spike counts"), text
     assert "previous's lowest, -1, is" in text and "pass previous's state" in text, text
     assert "Földiák" not in text  # alpha = 0: W does not move
+
+
+def test_the_warning_names_the_capped_units_and_blames_each_on_its_own_cause(pool):
+    """Data 30x above unit variance cap the counts of units whose thresholds are 2, and
+    one unit's theta0 of -0.5 caps its own: the warning blamed the lowest threshold of all
+    units, advising only "give theta0 > 0" for 92 capped counts of which that unit's were
+    12. It now names the capped units with their thresholds and counts, and gives each
+    cause its advice."""
+    theta0 = np.r_[np.full(15, 2.0), -0.5]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        learn_sailnet(30 * pool, 16, n_updates=1, batch_size=20, theta0=theta0, seed=0,
+                      progress=False)
+    (text,) = _saturation_warnings(caught)
+    # recount the capped counts of the first batch: the same patches, Q and thresholds
+    rng = np.random.default_rng(0)
+    Q = rng.standard_normal((16, 64))
+    Q /= np.linalg.norm(Q, axis=1, keepdims=True)
+    X = 30 * pool[rng.integers(0, len(pool), 20)]
+    with pytest.warns(RuntimeWarning, match="fired at every one of the n_steps=50"):
+        capped = sailnet_inference(X, Q, np.zeros((16, 16)), theta0) >= 50
+    per_unit = capped.sum(axis=0)
+    assert capped[:, 15].any() and capped[:, :15].any()  # both causes at work
+    assert text.startswith(f"update 1: {capped.sum()} of 320 spike counts of the batch "
+                           f"reached n_steps=50"), text
+    assert f"those of {np.count_nonzero(per_unit)} of 16 units" in text, text
+    assert f"15 (theta -0.5, capped on {per_unit[15]} of 20 patches)" in text, text
+    top = max(range(15), key=lambda i: (per_unit[i], -i))
+    assert f"{top} (theta 2, capped on {per_unit[top]} of 20 patches)" in text, text
+    assert "theta0's lowest, -0.5, is; 1 of the capped units starts there" in text, text
+    n_high = np.count_nonzero(per_unit[:15])
+    assert (f"{n_high} of the capped units have thresholds above 0 (lowest 2, so "
+            f"theta / eta = 20") in text, text
+    assert text.endswith("give theta0 > 0 (default 2); scale the data down (SAILnet expects "
+                         "patches of unit variance) or raise theta0"), text
+
+
+def test_homeostasis_is_not_blamed_for_thresholds_theta0_set(pool):
+    """A unit whose theta0 is -0.5 is capped only by the patches whose drive reaches
+    theta0 / eta = -5; its threshold, unchanged with gamma = 0, was blamed on the
+    homeostasis (advising "lower gamma=0.0") when that first happened after update 1."""
+    X = pool.copy()
+    Q0 = np.eye(4, 64)
+    Q0[3] = -Q0[3]  # unit 3's drive is -x_3: -6 (silent: u tends to -6 < -0.5) ...
+    X[:, 3] = np.where(np.arange(len(X)) < 390, 6.0, 0.0)  # ... but 0 on the last patches
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        learn_sailnet(X, 4, n_updates=200, batch_size=5, theta0=np.r_[2.0, 2.0, 2.0, -0.5],
+                      Q0=Q0, alpha=0.0, beta=0.0, gamma=0.0, seed=0, progress=False)
+    texts = _saturation_warnings(caught)
+    assert len(texts) == 1, texts
+    (text,) = texts
+    assert not text.startswith("update 1:"), text  # the first update capped nothing
+    assert "3 (theta -0.5, capped on" in text, text
+    assert "theta0's lowest, -0.5, is" in text and "homeostasis" not in text, text
+    assert text.endswith("give theta0 > 0 (default 2)"), text
+
+
+def test_inference_names_the_neurons_whose_counts_were_capped():
+    """sailnet_inference said "5 of 24 units fired at every one of the n_steps=50 steps"
+    (neuron-stimulus pairs) without saying which neurons, nor that one of them had a
+    negative threshold. Neuron 7 (theta -1) fires at every step for every stimulus whose
+    drive reaches -10; neurons of theta 0.5 only for drives of at least 5."""
+    X = np.array([[6.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    Q = np.zeros((8, 2))
+    Q[:, 0] = 1.0  # every neuron's drive is x_0: 6, 1 and 0
+    theta = np.r_[np.full(7, 0.5), -1.0]
+    with pytest.warns(RuntimeWarning) as caught:
+        counts = sailnet_inference(X, Q, np.zeros((8, 8)), theta, dtype=np.float64)
+    (text,) = [str(w.message) for w in caught if "fired at every one" in str(w.message)]
+    # drive 6 >= 0.5 / 0.1: all eight neurons capped on stimulus 0; neuron 7 on all three
+    assert np.array_equal(counts >= 50, np.c_[np.ones((3, 7)) * [[1], [0], [0]],
+                                              np.ones(3)].astype(bool))
+    assert text.startswith("10 of 24 units fired at every one of the n_steps=50 steps"), text
+    assert ("(those of 8 of 8 neurons: 7 (theta -1, on 3 of 3 stimuli), 0 (theta 0.5, on 1 "
+            "of 3 stimuli), 1 (theta 0.5, on 1 of 3 stimuli), 2 (theta 0.5, on 1 of 3 "
+            "stimuli), 3 (theta 0.5, on 1 of 3 stimuli), and 3 more)") in text, text
+    assert "; 1 of them has a threshold at or below 0" in text, text

@@ -21,7 +21,22 @@ solution of the non-negative LASSO::
 
     min_a 0.5 ||x - D^T a||^2 + lam ||a||_1   subject to a >= 0
 
-(Tang et al. 2017, main convergence result). **Code units**: a code of value ``a``
+(Tang et al. 2017, main convergence result).
+
+**The potential has no leak and no floor.** ``v`` is in units of ``X`` (threshold 1): a
+unit whose net drive ``b - lam - I`` stays negative integrates it down without bound, at
+``(b - lam - I) / tau_m`` per second: in the README's example (20 patches, 64 learned
+atoms, lam 0.1) atoms 0 and 5 reach -32 after 1 s and -63 after 2 s, the lowest of all
+its units -54 after 1 s. That integral is what keeps it silent, as the LASSO's optimality
+condition ``b_i - lam - sum_j G_ij a_j <= 0`` for a zero code asks; its rate is unaffected.
+No floor is added: measured 2026-12-08 on that example (numpy target, seed 0), clipping
+``v`` at -1 after every step gave the very same spikes (1 s; the same errors at 2 s),
+while clipping at 0 (the reset) added 25 spikes in 1 s (157 of the 1280 counts changed)
+and made the codes of a 2 s run 1.4x farther from the non-negative LASSO (``||code -
+LASSO|| / ||LASSO||`` 0.0108 against 0.0075; largest error 0.025 against 0.013): a
+unit held at 0 fires on every upward fluctuation of its inhibition.
+
+**Code units**: a code of value ``a``
 corresponds to a firing rate ``a / tau_m`` Hz (``a = 1`` is 100 Hz for the
 default ``tau_m`` = 10 ms); with ``tau_m`` equal to the ODE network's ``tau``
 the spiking network and the ODE LCA share one time scale.
@@ -197,7 +212,10 @@ def spiking_lca(
         Return every spike (``spike_time``, ``spike_sample``, ``spike_atom``).
     record_v : sequence of int or of (sample, atom) pairs, optional
         Units whose membrane potential ``v`` and current ``I_inh`` are recorded:
-        atom indices (recorded in every sample) or explicit pairs.
+        atom indices (recorded in every sample) or explicit pairs. ``v`` (units of
+        ``X``, threshold 1) has no floor: a silent unit's falls without bound, as
+        its net drive ``b - lam - I_inh`` integrates (-32 after 1 s for atoms 0 and
+        5 of the README's example; see the module docstring).
     record_dt : float, optional
         Sampling interval of ``record_v`` in seconds (default ``dt``); a
         whole multiple of ``dt``.
@@ -862,7 +880,10 @@ def _to_dataset(out, drive, units, p, n, k):
         )
         ds["v"] = (("time", "unit"), out["v"],
                    {"long_name": "membrane potential (threshold 1 unit of X)",
-                    "units": "units of X"})
+                    "units": "units of X",
+                    # -129.7 after 0.5 s looked like a bug: it is the non-leaky integrator
+                    "comment": "no leak and no floor: a silent unit integrates its negative "
+                               "net drive b - lam - I_inh down without bound"})
         ds["I_inh"] = (("time", "unit"), out["I_inh"],
                        {"long_name": "inhibitory synaptic current (drives v as b - lam does)",
                         "units": "units of X"})

@@ -183,7 +183,9 @@ def sailnet_inference(
         Before simulating, when no unit can reach its threshold in ``n_steps``
         (from 0, drive ``b = Q x`` climbs at most to ``b (1 - (1 - eta)^n_steps)``;
         every count would be 0); after, when units fired at every step (their
-        counts capped at ``n_steps``).
+        counts capped at ``n_steps``), naming the neurons (index, threshold, stimuli
+        capped: the first five, most capped first) and how many of them have a
+        threshold at or below 0.
     """
     given = (X, Q, W, theta)
     X, Q, W, theta = _check_weights(X, Q, W, theta)
@@ -273,7 +275,7 @@ def _spike_counts(X, Q, W, theta, n_steps, eta, simulator, target, tau, dtype, p
             check_array(value, name, dtype=dtype)
         _warn_silent_network(B, theta, n_steps, eta)
         counts = _lif_counts(B, W, theta, n_steps, eta, dtype).astype(np.int64)
-        _warn_saturated_counts(counts, n_steps)
+        _warn_saturated_counts(counts, n_steps, theta)
         return counts
     # one synapse per non-zero W_ij per stimulus: a large batch took all the memory
     # while Brian2 built them, with no word of why
@@ -296,7 +298,7 @@ def _spike_counts(X, Q, W, theta, n_steps, eta, simulator, target, tau, dtype, p
                                 tau, target, progress, project)
     # the padding's counts are 0: cut off, and refused should one not be
     counts = _brian.check_silent_padding(counts, n, what="stimuli")
-    _warn_saturated_counts(counts, n_steps)
+    _warn_saturated_counts(counts, n_steps, theta)
     return counts
 
 
@@ -321,15 +323,41 @@ def _warn_silent_network(B, theta, n_steps, eta):
             RuntimeWarning, stacklevel=user_stacklevel())
 
 
-def _warn_saturated_counts(counts, n_steps):
+def _warn_saturated_counts(counts, n_steps, theta):
     """Warn when units fired at every one of the ``n_steps`` steps: their counts are
-    capped at ``n_steps`` whatever their drive (thresholds at or below 0 fire always)."""
-    n_sat = int(np.count_nonzero(counts >= n_steps))
-    if n_sat:
-        warnings.warn(
-            f"{n_sat} of {counts.size} units fired at every one of the n_steps={n_steps} "
-            f"steps: their counts are capped at {n_steps} whatever their drive; raise theta "
-            f"or scale X down", RuntimeWarning, stacklevel=user_stacklevel())
+    capped at ``n_steps`` whatever their drive (thresholds at or below 0 fire always).
+    The neurons whose counts were capped are named, most capped first, with their
+    thresholds ``theta`` and how many stimuli capped them (the count of capped
+    neuron-stimulus pairs alone did not say which neurons, nor whether a threshold at or
+    below 0 or a strong drive capped them)."""
+    capped = counts >= n_steps
+    n_sat = int(np.count_nonzero(capped))
+    if not n_sat:
+        return
+    neurons, shown = _capped_neurons(capped, theta, "on {} of {} stimuli")
+    low = int(np.count_nonzero(theta[neurons] <= 0))
+    cause = (f"; {low} of them {'has a threshold' if low == 1 else 'have thresholds'} at "
+             f"or below 0, which fires a neuron at every step its drive Q x reaches "
+             f"theta / eta" if low else "")
+    warnings.warn(
+        f"{n_sat} of {counts.size} units fired at every one of the n_steps={n_steps} "
+        f"steps: their counts are capped at {n_steps} whatever their drive (those of "
+        f"{len(neurons)} of {counts.shape[1]} neurons: {shown}){cause}; raise theta "
+        f"or scale X down", RuntimeWarning, stacklevel=user_stacklevel())
+
+
+def _capped_neurons(capped, theta, how, most=5):
+    """The neurons with a capped count in ``capped`` (n_stimuli, n_neurons; bool), and
+    the first ``most`` of them, most often capped first, as text: ``"7 (theta -1, on 3
+    of 3 stimuli), 0 (...), ..., and 3 more"``, ``how`` giving the count and the number
+    of stimuli their words."""
+    per_neuron = capped.sum(axis=0)
+    neurons = np.flatnonzero(per_neuron)
+    order = neurons[np.lexsort((neurons, -per_neuron[neurons]))]
+    shown = ", ".join(f"{i} (theta {theta[i]:.3g}, {how.format(per_neuron[i], len(capped))})"
+                      for i in order[:most])
+    more = f", and {len(neurons) - most} more" if len(neurons) > most else ""
+    return neurons, shown + more
 
 
 def _check_eta(eta):
@@ -610,10 +638,17 @@ def learn_sailnet(
     patch_size : int
         Patch side in pixels when ``data`` are images (default 16).
     p : float
-        Target firing rate in spikes per neuron per image (default 0.05).
+        Target firing rate in spikes per neuron per image (default 0.05). The
+        homeostasis moves the thresholds by ``gamma * (<n> - p)`` per update, so a
+        lower ``p`` is reached more slowly, and at higher thresholds: measured
+        2026-12-08 (64 units, 8x8 whitened patches of the embedded images, seed 0,
+        the batch rate over 500 updates), the rate was within 10% of ``p`` from
+        update ~1,500 at ``p = 0.05`` (theta 2 -> 5.3) but only from ~7,000 at
+        ``p = 0.02`` (2.2x ``p`` at updates 1,000-1,500; theta 2 -> 10.9). Check
+        ``mean_rate`` against ``p`` in the history.
     alpha, beta, gamma : float
         Learning rates of ``W`` (Földiák), ``Q`` (Oja) and ``theta``
-        (homeostasis); defaults 1, 0.01, 0.1.
+        (homeostasis); defaults 1, 0.01, 0.1, the authors' (their MATLAB code's).
     theta0 : float or array_like, shape (n_neurons,), optional
         Initial threshold(s) (default 2); ``previous``'s ``theta`` when
         ``previous`` is given (to continue a run with lower thresholds, pass
@@ -699,8 +734,11 @@ def learn_sailnet(
     -----
     RuntimeWarning
         Once per call, at the first update in which units fired at every one of the
-        ``n_steps`` steps (their counts capped, as :func:`sailnet_inference` warns):
-        ``theta0`` at or below 0, or data far above unit variance. Földiák's rule then
+        ``n_steps`` steps (their counts capped, as :func:`sailnet_inference` warns),
+        naming those units (index, threshold, patches capped, the first five) and the
+        cause of each: a threshold at or below 0 from ``theta0`` (or ``previous``) or
+        lowered there by the homeostasis, or a threshold above 0 with drives ``Q x`` of
+        at least ``theta / eta`` (data far above unit variance). Földiák's rule then
         raises ``W`` to up to ``alpha * n_steps**2`` (2500 at the defaults), which later
         updates lower by ``alpha * p**2`` (0.0025) each. Also after
         :data:`SILENT_PATIENCE` updates in which no unit fired.
@@ -795,6 +833,7 @@ def learn_sailnet(
             )
     W = np.zeros((n_neurons, n_neurons)) if W0 is None else _check_w0(W0, n_neurons)
     theta = np.broadcast_to(theta0, (n_neurons,)).astype(np.float64).copy()
+    theta_start = theta.copy()  # theta0's or previous's: what a saturation warning blames
     rate_avg = np.full(n_neurons, p) if rate0 is None else _check_rate0(rate0, n_neurons)
 
     hist = {key: np.empty(n_rec) for key in
@@ -830,7 +869,7 @@ def learn_sailnet(
             # the thresholds this batch was coded with, for the warning below
             # (p = n_steps asks for a spike at every step: nothing to warn of)
             saturated = not saturated_said and p < n_steps and Y.max() >= n_steps
-            lowest_theta = float(theta.min()) if saturated else None  # not every update
+            theta_coded = theta.copy() if saturated else None  # not every update
             theta += gamma * (mean_y - p)
             rate_avg = (1 - eta_average) * rate_avg + eta_average * mean_y
             # a sum per array: cheap, and non-finite as soon as one entry is
@@ -840,8 +879,8 @@ def learn_sailnet(
                 # theta0 <= 0 fired every unit at every step, unsaid, and left W near
                 # alpha * n_steps**2 for ~n_steps**2 / p**2 updates
                 saturated_said = True
-                _warn_saturated_learning(done + step + 1, Y, lowest_theta, W, n_steps, alpha,
-                                         gamma, p, first=step == 0,
+                _warn_saturated_learning(done + step + 1, Y, theta_coded, theta_start, drive, X,
+                                         W, n_steps, eta, alpha, gamma, p,
                                          continued=previous is not None)
             if (done + step + 1) % record_every == 0:
                 r = (done + step + 1) // record_every - done // record_every - 1
@@ -954,39 +993,66 @@ def _raise_diverged(update, Q, W, theta, Y, X, alpha, beta, gamma, p):
         f"SAILnet diverged at update {update}: the {what} overflowed; lower {rule}={rate!r}")
 
 
-def _warn_saturated_learning(update, Y, low, W, n_steps, alpha, gamma, p, first, continued):
+def _warn_saturated_learning(update, Y, theta, theta_start, drive, X, W, n_steps, eta,
+                             alpha, gamma, p, continued):
     """Warn that units fired at every one of the ``n_steps`` steps of update ``update``
     (counted over all the calls as the history's ``update``), as
-    :func:`sailnet_inference` warns of capped counts: Földiák's rule then adds up to
-    ``alpha * n_steps**2`` to lateral weights that later updates lower by ``alpha * p**2``
-    each. ``low``: the lowest threshold the batch was coded with; ``first``: the call's
-    first update, whose thresholds are ``theta0``, or ``previous``'s ``theta`` when
-    ``continued`` (theta0 cannot be given then)."""
-    n_sat = int(np.count_nonzero(Y >= n_steps))
-    if low > 0:
-        cause, advice = "", ("scale the data down (SAILnet expects patches of unit variance) "
-                             "or raise theta0")
-    elif not first:  # homeostasis took them there
-        cause = (f"; homeostasis (gamma={gamma!r}) lowered the thresholds to {low:.3g}, at "
-                 "or below 0, where a unit fires at every step its drive Q x reaches "
-                 "theta / eta")
-        advice = f"lower gamma={gamma!r}"
-    else:
-        cause = (f"; a threshold at or below 0 ({'previous' if continued else 'theta0'}'s "
-                 f"lowest, {low:.3g}, is) fires its unit at every step its drive Q x "
-                 "reaches theta / eta")
-        advice = ("pass previous's state with thresholds above 0 instead (Q0, W0, rate0 and "
-                  "theta0, see W0)" if continued else "give theta0 > 0 (default 2)")
+    :func:`sailnet_inference` warns of capped counts, naming the units whose counts were
+    capped, their thresholds and how many patches each, and a cause for each of them:
+    Földiák's rule then adds up to ``alpha * n_steps**2`` to lateral weights that later
+    updates lower by ``alpha * p**2`` each.
+
+    ``theta``: the thresholds the batch was coded with; ``theta_start``: those the call
+    started from (``theta0``, or ``previous``'s ``theta`` when ``continued``); ``drive``:
+    the batch's ``X @ Q.T``. A capped unit whose threshold is at or below 0 is blamed on
+    ``theta0`` (or ``previous``) when it started there, else on the homeostasis; one whose
+    threshold is above 0 on a drive of at least ``theta / eta`` (data far above unit
+    variance). The lowest threshold of all units was blamed before, so that data 30x too
+    large with one unit's ``theta0`` of -0.5 advised only "give theta0 > 0"."""
+    capped = Y >= n_steps
+    n_sat = int(np.count_nonzero(capped))
+    units, shown = _capped_neurons(capped, theta, "capped on {} of {} patches")
+    head = (f"update {update}: {n_sat} of {Y.size} spike counts of the batch reached "
+            f"n_steps={n_steps} (units fired at every step, their counts capped whatever "
+            f"their drive, as sailnet_inference warns), those of {len(units)} of "
+            f"{Y.shape[1]} units, {'unit' if len(units) == 1 else 'units'} {shown}")
+    low = units[theta[units] <= 0]
+    started = low[theta_start[low] <= 0]  # theta0's (previous's) own
+    lowered = low[theta_start[low] > 0]  # taken there by the homeostasis
+    high = units[theta[units] > 0]
+    causes, advice = [], []
+    if started.size:
+        causes.append(
+            f"; a threshold at or below 0 ({'previous' if continued else 'theta0'}'s lowest, "
+            f"{theta_start[started].min():.3g}, is; {started.size} of the capped units "
+            f"{'starts' if started.size == 1 else 'start'} there) fires its unit at every "
+            f"step its drive Q x reaches theta / eta")
+        advice.append("pass previous's state with thresholds above 0 instead (Q0, W0, rate0 "
+                      "and theta0, see W0)" if continued else "give theta0 > 0 (default 2)")
+    if lowered.size:
+        causes.append(
+            f"; homeostasis (gamma={gamma!r}) lowered the thresholds to "
+            f"{theta[lowered].min():.3g}, at or below 0 ({lowered.size} of the capped units), "
+            f"where a unit fires at every step its drive Q x reaches theta / eta")
+        advice.append(f"lower gamma={gamma!r}")
+    if high.size:
+        # from 0 (the reset), one step of eta * (Q x - inhibition) reaches theta
+        reach = drive[:, high].max(axis=0)
+        causes.append(
+            f"; {high.size} of the capped units have thresholds above 0 (lowest "
+            f"{theta[high].min():.3g}, so theta / eta = {theta[high].min() / eta:.3g}: a "
+            f"spike at every step from the reset needs a drive Q x of at least that) and "
+            f"drives Q x up to {reach.max():.3g}, on patches of mean variance "
+            f"{float(np.var(X, axis=1).mean()):.3g}")
+        advice.append("scale the data down (SAILnet expects patches of unit variance) or "
+                      "raise theta0")
     lateral = (f"; Földiák's rule adds up to alpha * n_steps**2 = {alpha * n_steps ** 2:.4g} "
                f"to the lateral weights W of units firing together in one such update "
                f"(largest W now {float(W.max()):.4g}), and later updates lower them by at "
                f"most alpha * p**2 = {alpha * p ** 2:.3g} each"
                if alpha > 0 and len(W) > 1 else "")
-    warnings.warn(
-        f"update {update}: {n_sat} of {Y.size} spike counts of the batch reached "
-        f"n_steps={n_steps} (units fired at every step, their counts capped whatever their "
-        f"drive, as sailnet_inference warns){cause}{lateral}: {advice}",
-        RuntimeWarning, stacklevel=user_stacklevel())
+    warnings.warn(f"{head}{''.join(causes)}{lateral}: {'; '.join(advice)}",
+                  RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def _warn_silent(update, drive, theta, gamma, p, theta0, continued=False):
