@@ -152,6 +152,29 @@ def test_encode_routes_to_cd(natural_patches, patch_dictionary):
                                   lasso_cd(X, D, LAM, tol=1e-3))
 
 
+@pytest.mark.parametrize("lam, positive", [(0.05, False), (0.2, True)])
+def test_compiled_kernel_gives_the_bits_of_its_python_definition(monkeypatch, lam, positive):
+    # the compiled kernel, loaded from numba's disk cache or compiled in this process,
+    # against the same kernel run by the interpreter (prange is range there), which
+    # rounds every float64 operation in the order written. With fastmath=True numba was
+    # free to reorder and fuse them, and did so differently in a process that compiled
+    # the kernel and one that loaded it (up to 8e-14 off the interpreter's either way):
+    # a seeded run gave other codes after its first run had filled the cache
+    from v1model.inference import coordinate_descent
+
+    rng = np.random.default_rng(3)
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((8, 16))
+    kwargs = dict(positive=positive, tol=1e-4, dtype=np.float64, progress=False)
+    A = lasso_cd(X, D, lam, **kwargs)
+    assert np.count_nonzero(A) >= 4 * X.shape[0]  # moves fused four at a time are covered
+    monkeypatch.setattr(coordinate_descent, "_cd_kernel",
+                        coordinate_descent._cd_kernel.py_func)
+    A_interpreted = lasso_cd(X, D, lam, **kwargs)
+    assert A.tobytes() == A_interpreted.tobytes()
+
+
 def test_bad_inputs_of_its_own(patch_dictionary):
     # the checks shared with fista and lasso_active_set are in test_lasso_solvers.py
     D = patch_dictionary

@@ -208,3 +208,23 @@ def test_a_learner_in_one_thread_leaves_the_cache_on_in_another(planted_X, monke
     np.testing.assert_array_equal(_dictionary_cache._entry.key, D_user.astype(np.float32))
     np.testing.assert_array_equal(again, first)
     np.testing.assert_array_equal(learned["D"], alone)
+
+
+def test_transform_and_score_of_a_float32_learner_share_one_entry(planted_X, monkeypatch):
+    """``score`` codes with ``components_`` in float64, ``transform`` with the float32
+    array itself: the entry matches values, not dtypes, so alternating them builds the
+    Gram matrix once (a key with the dtype would evict it at every call), and the codes
+    and scores repeat to the bit."""
+    learner = SparseDictionaryLearner(24, method="cd", lam=0.1, n_updates=2, batch_size=100,
+                                      seed=0, progress=False).fit(planted_X)
+    assert learner.components_.dtype == np.float32
+    builds = count_builds(monkeypatch)
+    X = planted_X[:5]
+    codes, scores = [], []
+    for _ in range(3):
+        codes.append(learner.transform(X))
+        scores.append(learner.score(X))
+    assert builds == [(("gram", "float32"), learner.components_.shape)]
+    for A, s in zip(codes[1:], scores[1:]):
+        np.testing.assert_array_equal(A, codes[0])
+        assert s == scores[0]

@@ -96,6 +96,24 @@ def test_a_dictionary_changed_in_place_gets_its_own_weights(networks):
     assert not np.array_equal(networks[1], old)
 
 
+def test_weights_after_a_float32_call_with_the_same_values_are_float64(networks):
+    """A float32 solver (an estimator's float32 ``components_``) keeps the values as
+    float32, and the float64 dictionary of a spiking call matches them: its weights were
+    then built from the float32 copy (float32, ~3e-7 off, 1e-8 autapses rounded away).
+    They are those of the float64 dictionary, to the bit."""
+    from v1model.inference import fista
+
+    X, D = planted(40, 16, 3, seed=5)
+    D32 = D.astype(np.float32)
+    D64 = D32.astype(np.float64)  # the float32 values, as spiking_lca takes them
+    fista(X, D32, 0.1)
+    assert _dictionary_cache._entry.key.dtype == np.float32
+    run(X, D64)
+    assert _dictionary_cache._entry.key.dtype == np.float32  # the same entry, hit
+    assert networks[0].dtype == np.float64
+    np.testing.assert_array_equal(networks[0], reference_weights(D64))
+
+
 def test_no_weights_without_inhibition(networks, monkeypatch):
     """inhibition=False builds no weights and keeps nothing."""
     X, D = planted(32, 16, 2, seed=3)

@@ -177,9 +177,11 @@ def values_of(D):
     object
         With ``get(name, compute)``: ``name`` (hashable, e.g. ``("gram_off",
         "float32")``) says what ``compute(D) -> value`` derives, a function of the
-        values of ``D`` alone; it is given the cache's read-only copy of ``D``. An
-        array it returns is made read-only (callers share it: they must not change
-        it).
+        values of ``D`` alone; it is given the cache's read-only copy of ``D``, whose
+        dtype is that of the call that kept it (a float32 ``D`` and its float64 copy
+        match: an estimator's ``transform`` and ``score`` share the entry), so
+        ``compute`` casts it to the dtype its value is for. An array it returns is made
+        read-only (callers share it: they must not change it).
     """
     if _BYPASSED.get():  # a learner's dictionary: never seen again, and the user's stays
         return _Uncached(D)

@@ -162,7 +162,9 @@ def lasso_cd(
     Notes
     -----
     The first call compiles the kernel (a few seconds; cached on disk
-    afterwards). Threads: numba's (``NUMBA_NUM_THREADS``, default all cores).
+    afterwards); the codes are the same to the bit whether a process compiled it
+    or loaded it from the cache. Threads: numba's (``NUMBA_NUM_THREADS``, default
+    all cores).
 
     References
     ----------
@@ -192,8 +194,7 @@ def lasso_cd(
     n, k = X.shape[0], D.shape[0]
     # validate_problem refuses zero atoms: the diagonal is positive. Kept for the next
     # call with the same dictionary (_dictionary_cache), and copied: the kept one is
-    # read-only, and numba compiles another kernel for a read-only G, whose fastmath
-    # codes differed in the last bits (~1e-15) from those of a writable one
+    # read-only, and numba would compile (and cache) another kernel for a read-only G
     G = np.array(gram_of(values_of(D), dtype))
     A0 = check_warm_start(A0, (n, k), dtype, positive=positive)
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
@@ -278,7 +279,15 @@ def lasso_cd(
     return out[0] if len(out) == 1 else tuple(out)
 
 
-@cached_njit(parallel=True, fastmath=True, nogil=True)
+# fastmath: only the flags that change no value of finite inputs. With fastmath=True
+# (reassociation, fused multiply-adds) the codes depended on how the kernel came into the
+# process: numba optimises the prange body on its own, then again inside the kernel's
+# module; a process that compiled the kernel ran codes equal to those of a serial kernel,
+# one that loaded it from the disk cache other ones (40 samples at tol 1e-4: 1.2e-13 apart
+# in float64, 5.8e-5 in float32; a seeded float64 MOD dictionary learned on them up to
+# 4.9e-4, 2026-12-08). Without reassociation every copy computes each value in the order
+# written: in float64 the bits of the kernel's Python definition, however it is loaded
+@cached_njit(parallel=True, fastmath={"nnan", "ninf"}, nogil=True)
 def _cd_kernel(C, G, A, lam, kkt_tol, full_every, max_sweeps, positive, sweeps, updates,
                left):
     """Coordinate descent for every row of ``A`` in place.

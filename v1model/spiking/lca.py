@@ -402,9 +402,13 @@ def _lateral_weights(D):
     nnz : int
         ``np.count_nonzero(weights)``.
     """
-    def weights_and_nnz(D):
-        weights = D @ D.T
-        weights[np.diag_indices(D.shape[0])] -= 1.0  # the self-term of unit-norm atoms
+    def weights_and_nnz(key):
+        # the cache's copy has the dtype of the call that kept these values first: after a
+        # float32 solver's (an estimator's float32 components_) the weights were float32,
+        # ~3e-7 off, and autapses of ~1e-8 rounded to 0 were dropped (another nnz)
+        Dw = np.ascontiguousarray(key, dtype=D.dtype)
+        weights = Dw @ Dw.T
+        weights[np.diag_indices(Dw.shape[0])] -= 1.0  # the self-term of unit-norm atoms
         weights[np.abs(weights) < 1e-12] = 0.0
         return weights, int(np.count_nonzero(weights))
 
