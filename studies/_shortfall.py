@@ -106,25 +106,34 @@ def named_by_study(study: str, run: str, names: dict | None = None,
 
 
 @contextlib.contextmanager
-def count_shortfall():
+def count_shortfall(params: dict | None = None):
     """Within the block, the solvers the study calls count the samples they leave short
     of their stopping rule instead of warning of them: the study keeps or acts on the
-    count (``lca_converged``, a NaN rate), and the warning would say nothing more.
+    count (``lca_converged``, a NaN rate), or warns once of many calls' (the tally's
+    ``kinds``), and the warning would say nothing more.
 
     The count lives in this thread's context (a ContextVar), so that another thread's
     solver (another point of a dask worker with ``threads_per_worker > 1``) neither adds
     to it nor has its ConvergenceWarning hidden; ``warnings.catch_warnings``, one per
     process, did both.
 
+    Parameters
+    ----------
+    params : dict, optional
+        The solver's values in use, for the remedies (``{"tol": 1e-4}``: ``"loosen tol
+        (now 0.0001)"``); under :func:`named_by_study` the knobs are named as it names
+        them, with its advice.
+
     Yields
     ------
     v1model.inference._common.NotConvergedTally
         Its ``take_unconverged()`` returns the samples left short in the block so far
-        (the solvers' rows, summed over calls) and counts afresh.
+        (the solvers' rows, summed over calls) and counts afresh; its ``kinds`` maps
+        ``(what, remedy)`` to ``[solver calls, samples left, samples coded]``.
     """
     from v1model.inference._common import tally_not_converged
 
-    with tally_not_converged(None, {}) as tally:
+    with tally_not_converged(None, params or {}) as tally:
         yield tally
 
 

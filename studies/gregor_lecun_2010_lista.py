@@ -250,7 +250,10 @@ def run(
     X_learn = sample_patches(train, p, max(20000, n_train), seed=rng)
     # its learner's ConvergenceWarning named inference_params['max_iter'] and ['tol'],
     # which the study does not take: its solver's settings are fixed here
-    with named_by_study(NAME, "learning the dictionary", {"max_iter": None, "tol": None}):
+    # n_updates and n_atoms for its duplicated atoms (X_learn: at least 20000, not n_train)
+    with named_by_study(NAME, "learning the dictionary", {"max_iter": None, "tol": None,
+                                                          "n_updates": "n_updates",
+                                                          "n_atoms": "n_atoms"}):
         D, learn_hist = learn_dictionary(X_learn, k, lam=lam, n_updates=n_updates, seed=rng,
                                          progress=progress)
     X_train = sample_patches(train, p, n_train, seed=rng)

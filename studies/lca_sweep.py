@@ -231,7 +231,10 @@ def run(
     if n_updates:
         # its ConvergenceWarning named inference_params['max_iter'] and ['tol'], which
         # the study does not take: its solver's settings are fixed here
-        with named_by_study(NAME, "learning the dictionary", {"max_iter": None, "tol": None}):
+        # n_updates and n_train for its duplicated atoms (n_atoms: from overcompleteness)
+        with named_by_study(NAME, "learning the dictionary",
+                            {"max_iter": None, "tol": None, "n_updates": "n_updates",
+                             "n_samples": "n_train"}):
             D, history = learn_dictionary(X_train, n_atoms, lam=lam, n_updates=n_updates,
                                           batch_size=batch_size, seed=rng, progress=progress)
         learning_error = history["reconstruction_error"].values

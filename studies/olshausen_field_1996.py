@@ -426,7 +426,10 @@ def run(
     # the learner's ConvergenceWarning named inference_params['max_iter'] and ['tol'],
     # which the study does not take (its solver's settings are fixed here), and the
     # held-out codes' named the solver's max_iter and tol, the study's heldout_*
-    with named_by_study(NAME, "learning the dictionary", {"max_iter": None, "tol": None}):
+    # and its duplicated atoms named learn_online and init, which the study fixes too
+    with named_by_study(NAME, "learning the dictionary",
+                        {"max_iter": None, "tol": None, "n_updates": "n_updates",
+                         "n_samples": "n_patches", "n_atoms": "n_atoms"}):
         net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, lr_final=lr_final,
                   seed=rng, progress=progress)
     with named_by_study(NAME, "coding the held-out patches",

@@ -549,7 +549,9 @@ def _learn(X, n_atoms, lam, learner, forget_factor, learning_tol, n_updates, bat
                                 progress=progress)
     from v1model.learning.olshausen_field import learn_dictionary
 
-    with named_by_study(NAME, run, {"tol": None, "max_iter": None}):
+    # n_updates and n_patches for its duplicated atoms (n_atoms: from overcompleteness)
+    with named_by_study(NAME, run, {"tol": None, "max_iter": None, "n_updates": "n_updates",
+                                    "n_samples": "n_patches"}):
         return learn_dictionary(X, n_atoms, lam=lam, n_updates=n_updates,
                                 batch_size=batch_size, seed=rng, progress=progress)
 

@@ -158,7 +158,9 @@ def run(
         LCA time constant in seconds.
     t_max : float, optional
         Simulated time of the dynamics experiment in seconds (default 40 tau;
-        30 tau when quick).
+        30 tau when quick), at least one Euler step ``dt`` (``attrs["dt"]``). It is
+        simulated in a whole number of steps, ``attrs["t_simulated"]`` (within
+        ``dt / 2`` of ``t_max``).
     n_levels : int, optional
         Sparsity levels per method in the rate-distortion comparison.
     progress : bool
@@ -225,14 +227,22 @@ def run(
     X_train = sample_patches(train, p, n_train, seed=rng)
     X = sample_patches(held_out, p, n_eval, seed=rng)
     # its learner's ConvergenceWarning named inference_params['max_iter'] and ['tol'],
-    # which the study does not take: its solver's settings are fixed here
-    with named_by_study(NAME, "learning the dictionary", {"max_iter": None, "tol": None}):
+    # which the study does not take: its solver's settings are fixed here; its duplicated
+    # atoms' warning named learn_online and init, which the study fixes too
+    with named_by_study(NAME, "learning the dictionary",
+                        {"max_iter": None, "tol": None, "n_updates": "n_updates",
+                         "n_samples": "n_train", "n_atoms": "n_atoms"}):
         D, learn_hist = learn_dictionary(X_train, k, lam=lam, n_updates=n_updates, seed=rng,
                                          progress=progress)
 
     # 1. dynamics: energy and activity against simulated time
     dt = 0.5 * max_stable_dt(D, tau)
-    n_steps = max(int(round(t_max / dt)), 1)
+    if t_max < dt:  # one step was simulated, longer than asked, while attrs said t_max
+        raise ValueError(f"t_max={t_max:g} s is shorter than one Euler step of the dynamics, "
+                         f"dt={dt:.3g} s (half the largest stable step of the learned "
+                         f"dictionary at tau={tau:g} s): give t_max >= {dt:.3g} s (default "
+                         f"{T_MAX_TAUS[0]} tau quick, {T_MAX_TAUS[1]} tau full)")
+    n_steps = int(round(t_max / dt))
     record_every = max(n_steps // 200, 1)
     # its warning named fista's max_iter and tol, which the study fixes
     with _fixed_here("the LASSO optimum of the dynamics (fista)", OPTIMUM_TOL):
@@ -361,7 +371,7 @@ def run(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images), prewhitened=int(bool(prewhitened)),
         patch_size=p, n_atoms=k, lam=lam, n_updates=n_updates, n_train=n_train, n_eval=n_eval,
-        tau=tau, dt=dt, t_max=t_max, n_levels=n_levels,
+        tau=tau, dt=dt, t_max=t_max, t_simulated=n_steps * dt, n_levels=n_levels,
         final_relative_gap_soft=float(ds["lca_relative_gap"].values[-1]),
         time_to_1pct_gap_soft=_first_time_below(ds["lca_relative_gap"].values, time, 0.01),
         omp_tol_patch_energy=patch_energy, pixel_mean_square=pixel_mean_square,

@@ -208,6 +208,32 @@ def _support_radius(kernels, fraction):
     return r_sorted[np.arange(n), first]
 
 
+def _warn_evaluation_shortfall(short: dict, n_evaluations: int) -> None:
+    """One ConvergenceWarning per kind of shortfall of the held-out codes, naming the
+    configurations and lams it happened at: each evaluation warned by itself, up to 35
+    a run of one remedy.
+
+    Parameters
+    ----------
+    short : dict
+        ``(what, remedy)`` (a tally's kind) -> ``[{label: [lam, ...]}, samples left,
+        samples coded in those evaluations]``.
+    n_evaluations : int
+        The evaluations made (configurations x ``eval_lams``).
+    """
+    from v1model.inference import ConvergenceWarning
+
+    for (what, remedy), (where, n_left, n_coded) in short.items():
+        n_short = sum(len(lams) for lams in where.values())
+        at = "; ".join(f"configuration {label!r} at lam={', '.join(f'{lam!r}' for lam in lams)}"
+                       for label, lams in where.items())
+        warnings.warn(f"{what} in {n_short} of the {n_evaluations} evaluations ({at}), "
+                      f"with {n_left} of their {n_coded} codes of the held-out crops not "
+                      f"converged; {remedy}", ConvergenceWarning,
+                      # the line that gave eval_max_iter and tol: run's caller
+                      stacklevel=user_stacklevel(skip=("studies",)))
+
+
 def _interior_counts(codes, kernel_size, stride, crop, border):
     """Active coefficients per crop whose copy ("full" boundary) is centred in the
     interior [border, crop - border) on both axes."""
@@ -367,7 +393,9 @@ def run(
     tol : float, default 1e-4
         FISTA's tolerance in the evaluation (the learning's is ``learning_tol``).
     eval_max_iter : int, default 2000
-        FISTA's step limit in the evaluation.
+        FISTA's step limit in the evaluation. Held-out crops it leaves short of
+        ``tol`` are warned of once for the run, naming each configuration and lam
+        they were coded at (a warning per configuration and lam before 2026-12-08).
     matched_rate : float or None
         Active coefficients per pixel at which the curves are compared: 0.1
         (one active coefficient per 10 pixels, 5% of the 2 per pixel); None:
@@ -394,7 +422,7 @@ def run(
     from stimuli.images import load_whitened
     from studies._checks import check_images, child_seeds, image_count, image_source_attr
     from studies._defaults import quick_default
-    from studies._shortfall import named_by_study
+    from studies._shortfall import count_shortfall, named_by_study
     from v1model.convolutional import encode, learn_kernels
     from v1model.io import seed_attr
     from v1model.validation import as_generator, check_bool, check_int, check_positive
@@ -558,6 +586,9 @@ def run(
     from v1model.progress import progress_bar
 
     learned, histories, learning_seconds = [], [], []
+    # the held-out codes' shortfalls, warned of once after the loop (a warning per
+    # configuration and lam: up to 35 a run): (what, remedy) -> [{label: [lams]}, left, coded]
+    eval_short = {}
     for label, k, n_k, s, is_learned, role, updates in progress_bar(
             progress, total=len(configs), desc=NAME, unit="configuration", iterable=configs):
         init = init_rng.standard_normal((n_k, k, k))
@@ -570,8 +601,10 @@ def run(
             started = time.perf_counter()
             # its ConvergenceWarning named method_params['max_iter'], which the study
             # does not take: its solver's settings are fixed here
+            # for its duplicated atoms: patch_updates, n_patches (n_k: from overcompleteness)
             with named_by_study(NAME, f"configuration {label!r}",
-                                {"max_iter": None, "tol": None}, "learning_n_unconverged"):
+                                {"max_iter": None, "tol": None, "n_updates": "patch_updates",
+                                 "n_samples": "n_patches"}, "learning_n_unconverged"):
                 D, hist = learn_dictionary(patches, n_k, lam=lam, n_updates=updates,
                                            batch_size=100, seed=crop_seed,
                                            progress=progress)
@@ -602,18 +635,24 @@ def run(
             learning_seconds.append(float("nan"))
         errors, rates = [], []
         for lam_e in eval_lams:
-            # its warning names eval_max_iter and tol, the evaluation's parameters
-            with named_by_study(NAME, f"evaluating configuration {label!r} at lam={lam_e!r}",
-                                {"max_iter": "eval_max_iter"}, params={"tol": tol},
-                                x_name="the held-out crops"):
+            # its shortfall names eval_max_iter and tol, the evaluation's parameters;
+            # counted here, warned of once for all configurations below
+            with named_by_study(NAME, "evaluating the held-out codes",
+                                {"max_iter": "eval_max_iter"}), \
+                    count_shortfall({"tol": tol}) as tally:
                 codes = encode(X_eval, kern, lam_e, method="fista", stride=s,
                                boundary="full", tol=tol, max_iter=eval_max_iter)
+            for kind, (_, n_left, n_coded) in tally.kinds.items():
+                where, *counts = eval_short.setdefault(kind, [{}, 0, 0])
+                where.setdefault(label, []).append(lam_e)
+                eval_short[kind][1:] = [counts[0] + n_left, counts[1] + n_coded]
             R = X_eval - reconstruct(codes, kern, X_eval.shape[1:], stride=s, boundary="full")
             errors.append(float((R[inner].astype(np.float64) ** 2).sum()) / inner_energy)
             rates.append(_interior_counts(codes, k, s, crop, border).sum() / inner_pixels)
         learned.append((kern, np.array(errors), np.array(rates)))
 
     n_cfg = len(configs)
+    _warn_evaluation_shortfall(eval_short, n_cfg * len(eval_lams))
     n_max = max(c[2] for c in configs)
     kernels = np.full((n_cfg, n_max, k_max, k_max), np.nan)
     radius = np.full((n_cfg, n_max), np.nan)

@@ -239,7 +239,10 @@ def run(
 
     # its learner's ConvergenceWarning named inference_params['max_iter'] and ['tol'],
     # which the study does not take: its solver's settings are fixed here
-    with named_by_study(NAME, "learning the dictionary", {"max_iter": None, "tol": None}):
+    # for its duplicated atoms: dictionary_updates, n_atoms (the pool's size is fixed)
+    with named_by_study(NAME, "learning the dictionary",
+                        {"max_iter": None, "tol": None, "n_updates": "dictionary_updates",
+                         "n_atoms": "n_atoms"}):
         net.learn(pool, n_updates=dictionary_updates, seed=rng, progress=progress)
     D = net.dictionary
     top = float((X @ D.T).max())

@@ -9,7 +9,9 @@ re-import of the user's script.
 
 from __future__ import annotations
 
+import os
 import sys
+import sysconfig
 
 __all__ = ["user_stacklevel", "user_module_name"]
 
@@ -20,6 +22,11 @@ __all__ = ["user_stacklevel", "user_module_name"]
 #: passes it over (``user_stacklevel(skip=("studies",))``), as does a solver's shortfall
 #: that names the study's parameters (``studies._shortfall.named_by_study``)
 PACKAGES = ("v1model", "stimuli")
+
+#: where Python's own modules and the installed packages are: no one's line to name (a
+#: thread's start, a process pool's worker, dask's), resolved as a frame's file is
+PYTHON_DIRS = tuple(sorted({os.path.realpath(sysconfig.get_paths()[key])
+                            for key in ("stdlib", "platstdlib", "purelib", "platlib")}))
 
 
 def _in_package(name: str, packages: tuple) -> bool:
@@ -53,6 +60,20 @@ def _first_user_frame(frame, packages: tuple = PACKAGES):
     return frame, level
 
 
+def _python_or_installed(frame) -> bool:
+    """Whether ``frame`` is no user's: None (past the outermost frame), a frozen module
+    of Python's (``<frozen runpy>``) or a file of :data:`PYTHON_DIRS`."""
+    if frame is None:
+        return True
+    filename = frame.f_code.co_filename
+    if filename.startswith("<frozen "):
+        return True
+    if filename.startswith("<"):  # a user's exec'd or interactive code
+        return False
+    path = os.path.realpath(filename)
+    return any(path.startswith(d + os.sep) for d in PYTHON_DIRS)
+
+
 def user_stacklevel(skip: tuple = (), *, depth: int = 1) -> int:
     """``stacklevel`` for a ``warnings.warn`` in the calling function that names the
     user's line (the first caller outside v1model and stimuli).
@@ -63,14 +84,22 @@ def user_stacklevel(skip: tuple = (), *, depth: int = 1) -> int:
         More top-level packages whose frames are passed over too: ``("studies",)`` for
         a warning a study raises about its own arguments, which then names the line
         that called the study's ``run`` (through the package's decorators), not the
-        study's own line.
+        study's own line. When no user's line lies past them (a thread, a process pool
+        or dask ran the study's ``run`` itself), the level is that without ``skip``:
+        the study's line, not one of ``threading.py`` or the pool's.
     depth : int, default 1
         Whose ``warnings.warn`` the level is for: 1, the calling function's; 2, its
         caller's (a helper that computes the level for the function that warns).
     """
     if isinstance(skip, str):  # tuple("studies") would pass over packages named by letters
         raise TypeError(f"skip must be a tuple of package names, got {skip!r}")
-    return _first_user_frame(sys._getframe(depth), PACKAGES + tuple(skip))[1]
+    start = sys._getframe(depth)
+    frame, level = _first_user_frame(start, PACKAGES + tuple(skip))
+    if skip and _python_or_installed(frame):
+        # past the study, only Python's frames: threading.py's or the pool's line named
+        # nothing of the user's; the study's own line at least says where it warned
+        return _first_user_frame(start)[1]
+    return level
 
 
 def user_module_name() -> str:

@@ -148,6 +148,21 @@ def test_tuning_curves_of_a_transposed_dataset_are_read_by_dim_name(n_orientatio
     assert len(drawn) == 2
 
 
+
+def test_tuning_curves_of_a_result_from_before_the_atom_dim_still_draw():
+    # tuning_curves named the dim "unit" until 2026-12-03; read by position such a saved
+    # result drew, read by dim name it was refused ("not the Dataset tuning_curves returns")
+    D, tuning = _tuning(6)
+    old = tuning.rename({"atom": "unit"}).drop_vars("unit", errors="ignore")
+    assert "atom" not in old.dims and old["orientation_tuning"].dims[0] == "unit"  # premise
+    fig = plot_tuning_curves(old, units=[0, 1])
+    drawn = [line.get_ydata() for line in fig.axes[1].get_lines()]
+    assert len(drawn) == 2
+    for u, y in zip((0, 1), drawn):
+        expected = tuning["frequency_tuning"].isel(atom=u).values
+        np.testing.assert_allclose(y, expected / expected.max(), rtol=1e-12)
+    assert [line.get_label() for line in fig.axes[0].get_lines()][:2] == ["unit 0", "unit 1"]
+
 def test_tuning_curves_of_a_silent_network_say_no_unit_is_drawn():
     _, tuning = _tuning(6)
     silent = tuning.assign(max_response=tuning["max_response"] * 0,

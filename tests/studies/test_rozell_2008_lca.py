@@ -334,3 +334,48 @@ def test_dynamics_compare_the_lca_active_count_with_the_lasso_optimum(result):
     # the fixed constants of the LASSO optimum and of the rate-distortion FISTA
     assert (ds.attrs["optimum_tol"], ds.attrs["optimum_max_iter"]) == (1e-7, 20000)
     assert ds.attrs["rd_fista_tol"] == 1e-4
+
+
+@pytest.mark.filterwarnings("ignore::v1model.inference.ConvergenceWarning")  # 3 updates
+def test_t_max_shorter_than_one_step_is_refused_and_the_time_simulated_recorded():
+    """t_max below one Euler step was simulated as one step (t_max=1e-5 s: 3.8e-4 s,
+    38x longer) while attrs["t_max"] said 1e-5; a t_max between whole steps is simulated
+    in a whole number of them, now recorded as attrs["t_simulated"]."""
+    from studies import get_study
+
+    small = dict(quick=True, patch_size=6, n_atoms=12, n_train=300, n_updates=3, n_eval=5,
+                 n_levels=2, progress=False)
+    study = get_study("rozell-2008-lca")
+    with pytest.raises(ValueError, match=r"^t_max=1e-05 s is shorter than one Euler step "
+                                         r"of the dynamics, dt=.* give t_max >= "):
+        study.run(t_max=1e-5, **small)
+    ds = study.run(t_max=0.0153, **small)
+    dt, t_simulated = ds.attrs["dt"], ds.attrs["t_simulated"]
+    assert ds.attrs["t_max"] == 0.0153
+    # the last recorded time is the time simulated, a whole number of steps, within dt/2
+    np.testing.assert_allclose(ds["time"].values[-1], t_simulated, rtol=1e-12)
+    n_steps = t_simulated / dt
+    assert abs(n_steps - round(n_steps)) < 1e-9 and abs(t_simulated - 0.0153) <= dt / 2
+
+
+@pytest.mark.filterwarnings("ignore::v1model.inference.ConvergenceWarning")  # 2 updates
+def test_duplicated_atoms_name_the_studys_parameters_at_the_callers_line():
+    """learn_dictionary's duplicated-atoms warning told the study's user to "draw the
+    initial atoms from more samples" or "learn with learn_online, learn_mod or learn_ksvd",
+    which the study fixes, and named the study's own line: now n_updates, n_train (fewer
+    training patches than atoms: init="data" reuses them) and n_atoms, at the caller's."""
+    import warnings
+
+    from studies import get_study
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_study("rozell-2008-lca").run(quick=True, patch_size=6, n_atoms=40, n_train=20,
+                                         n_updates=2, n_eval=5, n_levels=2, progress=False)
+    (w,) = [w for w in caught if "duplicated pair(s) of atoms" in str(w.message)]
+    text = str(w.message)
+    assert re.search(r"; raise n_updates \(now 2\), raise n_train \(now 20\) or lower n_atoms "
+                     r"\(now 40\) \(the study's parameters: -p NAME=VALUE on `v1model study "
+                     r"run rozell-2008-lca`", text), text
+    assert "learn_online" not in text and "init=" not in text
+    assert w.filename == __file__

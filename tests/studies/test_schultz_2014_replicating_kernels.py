@@ -399,3 +399,34 @@ def test_the_patch_learned_baselines_warning_names_no_setting_the_study_hides(mo
     n_short = int(counts[:2].sum())
     assert 0 < n_short <= 200  # 2 updates of 100 patches, 1 FISTA step
     assert f"({n_short} of the 200 samples coded in them)" in patch[0], patch[0]
+
+
+def test_the_evaluation_shortfall_is_one_warning_naming_each_configuration_and_lam(
+        monkeypatch):
+    """The held-out codes warned once per configuration and eval_lam (9 warnings for 3
+    configurations x 3 lams, up to 35 at the defaults): now one warning, naming each
+    configuration with its lams, the counts summed, the remedy in the study's names."""
+    import stimuli.images
+    from studies import get_study
+    from v1model.inference import ConvergenceWarning
+
+    monkeypatch.setattr(stimuli.images, "load_whitened", lambda *a, **k: (
+        np.random.default_rng(0).standard_normal((3, 40, 40)), True))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = get_study("schultz-2014-replicating-kernels").run(
+            quick=True, seed=0, kernel_size=4, strides=[4, 2], n_heldout=1, n_updates=2,
+            patch_updates=0, control_kernels=0, extra_kernel_size=0, n_eval=1, max_iter=3,
+            batch_size=2, eval_lams=[0.5, 1.0, 2.0], eval_max_iter=3, matched_rate=None,
+            progress=False)
+    held_out = [str(w.message) for w in caught if w.category is ConvergenceWarning
+                and "eval_max_iter" in str(w.message)]
+    assert len(held_out) == 1, held_out
+    labels = [str(label) for label in ds["label"].values]
+    assert len(labels) == 3  # the premise: 3 configurations x 3 lams, 3 steps each
+    where = "; ".join(f"configuration {label!r} at lam=0.5, 1.0, 2.0" for label in labels)
+    # one held-out crop per evaluation, left short by 3 FISTA steps at every lam
+    assert held_out[0].startswith(
+        f"convolutional fista stopped after 3 iterations in 9 of the 9 evaluations "
+        f"({where}), with 9 of their 9 codes of the held-out crops not converged; raise "
+        f"eval_max_iter (now 3) or loosen tol (now 0.0001) (the study's parameters: "), held_out

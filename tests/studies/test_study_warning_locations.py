@@ -113,20 +113,27 @@ _A_STUDY_CODING = compile(
     "<a study's module>", "exec")
 
 
-@pytest.mark.parametrize("nested", [False, True], ids=["direct", "through the package"])
-def test_a_solvers_and_a_learners_shortfall_in_a_study_name_the_caller(
-        nested, call_from_the_package):
+def _a_study_coding():
+    """``(run, X, D)``: :data:`_A_STUDY_CODING`'s ``run``, as a module of ``studies``, and
+    data whose 2 FISTA steps and 2 learning updates leave samples short."""
     namespace = {"__name__": "studies._a_study_coding"}
     exec(_A_STUDY_CODING, namespace)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((10, 6))
     D = rng.standard_normal((4, 6))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
+    return namespace["run"], X, D
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["direct", "through the package"])
+def test_a_solvers_and_a_learners_shortfall_in_a_study_name_the_caller(
+        nested, call_from_the_package):
+    run, X, D = _a_study_coding()
     with pytest.warns(UserWarning) as record:
         if nested:
-            call_from_the_package(namespace["run"], X, D)
+            call_from_the_package(run, X, D)
         else:
-            namespace["run"](X, D)
+            run(X, D)
     shortfalls = [w for w in record if "not converged" in str(w.message)]
     # the solver's, warned at once, and the learner's tally, once for its run
     assert [("updates" in str(w.message)) for w in shortfalls] == [False, True], \
@@ -170,3 +177,19 @@ def test_schultz_learning_and_evaluation_shortfalls_name_the_caller(
     evaluation = [w for w in shortfalls if "eval_max_iter" in str(w.message)]
     assert learning and evaluation, [str(w.message) for w in record]
     assert {w.filename for w in shortfalls} == {__file__}
+
+
+def test_a_study_run_by_a_thread_names_the_studys_line_not_pythons():
+    """With no user's line past the study (a thread, a process pool or dask ran its
+    ``run`` itself), passing over the study named threading.py's line (a pool's:
+    concurrent/futures/process.py:261): the study's own line is named instead."""
+    import threading
+
+    run, X, D = _a_study_coding()
+    with pytest.warns(UserWarning) as record:
+        thread = threading.Thread(target=run, args=(X, D))
+        thread.start()
+        thread.join()
+    shortfalls = [w for w in record if "not converged" in str(w.message)]
+    assert len(shortfalls) == 2, [str(w.message) for w in record]
+    assert [w.filename for w in shortfalls] == ["<a study's module>"] * 2

@@ -723,7 +723,8 @@ def learn_dictionary(
         samples than atoms reuses samples) separate only slowly, and one unit
         of each pair is wasted meanwhile. The other learners
         (:func:`~v1model.learning.learn_online`, ``learn_mod``,
-        ``learn_ksvd``) re-seed them.
+        ``learn_ksvd``) re-seed them. Inside a study (``studies._shortfall.
+        named_by_study``) the remedy names the study's parameters instead.
 
     Notes
     -----
@@ -982,7 +983,7 @@ def learn_dictionary(
                 bar.set_postfix(err=f"{rel.mean():.3f}", active=f"{active:.3f}", refresh=False)
     tally.warn(n_updates)
     _warn_if_unsettled(records, lr)
-    _warn_duplicated_atoms(D, D0 is not None)
+    _warn_duplicated_atoms(D, D0 is not None, n_updates, X.shape[0])
     history = _history(records, dict(
         n_atoms=n_atoms, n_features=p, lam=lam,
         # the L1 (and L0) penalty weighs codes in units of X, the Cauchy one a pure number
@@ -1047,8 +1048,14 @@ def _warn_if_unsettled(records, lr):
 DUPLICATE_COSINE = 0.99
 
 
-def _warn_duplicated_atoms(D, from_d0):
+def _warn_duplicated_atoms(D, from_d0, n_updates, n_samples):
     """Warn when the learned ``D`` has atoms at ``|cosine| >= DUPLICATE_COSINE``.
+
+    Under a caller's :func:`~v1model.inference._common.solver_settings` (a study,
+    whose user sets neither ``D0``, ``init`` nor the learner), the remedy names the
+    caller's settings that help, those its ``names`` give for ``"n_updates"``,
+    ``"n_samples"`` (the rows of ``X``: only when fewer than the atoms) and
+    ``"n_atoms"``, with its advice; else that they are fixed there.
 
     The rule re-seeds no atom. Exact copies get the same update (with L1 codes, whatever
     split of the coefficient the solver makes, the step moves both along the same
@@ -1060,22 +1067,42 @@ def _warn_duplicated_atoms(D, from_d0):
     (16 features, lam 0.1, batch 50, seed 0) had 14 pairs after 2 updates, 1 after 100,
     none after 400; it now reuses a sample only when there are fewer samples than
     atoms."""
-    from ..inference._common import describe_pairs, duplicate_pairs
+    from ..inference._common import caller_settings, describe_pairs, duplicate_pairs
 
     pairs = duplicate_pairs(D, DUPLICATE_COSINE)
     if not pairs:
         return
-    start = ("replace one atom of each pair in D0" if from_d0 else
-             "draw the initial atoms from more samples than atoms (init='data' reuses "
-             "samples only when it has fewer)")
+    caller = caller_settings()
+    if caller is None:
+        start = ("replace one atom of each pair in D0" if from_d0 else
+                 "draw the initial atoms from more samples than atoms (init='data' reuses "
+                 "samples only when it has fewer)")
+        remedy = (f"run more updates, {start}, or learn with learn_online, learn_mod or "
+                  f"learn_ksvd, which re-seed duplicated atoms (duplicate_tol)")
+    else:
+        remedy = _study_duplicates_remedy(caller, n_updates, n_samples, D.shape[0])
     warnings.warn(
         f"the learned dictionary has {len(pairs)} duplicated pair(s) of atoms, "
         f"{describe_pairs(pairs)} (|cosine| >= {DUPLICATE_COSINE}), one unit of each pair "
         f"wasted: the Olshausen-Field rule re-seeds no atom, exact copies get the same "
-        f"update and stay copies, and near ones separate only slowly; run more updates, "
-        f"{start}, or learn with learn_online, learn_mod or learn_ksvd, which re-seed "
-        f"duplicated atoms (duplicate_tol)",
-        UserWarning, stacklevel=user_stacklevel())
+        f"update and stay copies, and near ones separate only slowly; {remedy}",
+        # in a study, whose parameters the remedy names: the line that called it
+        UserWarning, stacklevel=user_stacklevel(() if caller is None else caller.skip))
+
+
+def _study_duplicates_remedy(caller, n_updates, n_samples, n_atoms) -> str:
+    """:func:`_warn_duplicated_atoms`' remedy in ``caller``'s settings: the learner,
+    its ``init`` and ``D0`` (which the first remedies named) are the caller's choice, not
+    its user's."""
+    helps = [("raise", "n_updates", n_updates)]
+    if n_samples < n_atoms:  # init="data" reused samples: near copies from the start
+        helps.append(("raise", "n_samples", n_samples))
+    helps.append(("lower", "n_atoms", n_atoms))
+    named = [f"{way} {caller.setting(name, value)}" for way, name, value in helps
+             if caller.names.get(name) is not None]  # named by the caller: its user's
+    if not named:
+        return f"the learner and its settings are fixed here{caller.advice}"
+    return f"{', '.join(named[:-1])}{' or ' if len(named) > 1 else ''}{named[-1]}{caller.advice}"
 
 
 def _check_some_code_nonzero(X, D, lam, positive, iht=False, chunk=4096):

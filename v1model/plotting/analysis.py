@@ -381,7 +381,9 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     Parameters
     ----------
     tuning : xarray.Dataset
-        Output of :func:`v1model.analysis.tuning_curves`.
+        Output of :func:`v1model.analysis.tuning_curves`, its curves read by dim name:
+        ``(atom, orientation)`` and ``(atom, frequency)`` (``unit`` for ``atom`` in
+        a result saved before 2026-12-04).
     units : array_like of int, optional
         Units to show (positions along ``atom``); default the first
         ``max_units`` responsive ones.
@@ -415,8 +417,11 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     # (numpy's IndexError, or wrong curves unsaid when the two sizes were equal)
     from ..io import values_by_dims
 
+    # tuning_curves named this dim "unit" until 2026-12-03: its saved results drew, by
+    # position, until read by dim name
+    unit = "unit" if "unit" in tuning.dims and "atom" not in tuning.dims else "atom"
     try:
-        curves = {name: values_by_dims(tuning, name, ("atom", dim)) for name, dim in (
+        curves = {name: values_by_dims(tuning, name, (unit, dim)) for name, dim in (
             ("orientation_tuning", "orientation"), ("frequency_tuning", "frequency"))}
     except ValueError as exc:  # check_dims names the variable, as ds[...]
         raise ValueError(f"tuning: {exc}; not the Dataset tuning_curves returns") from exc

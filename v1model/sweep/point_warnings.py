@@ -20,14 +20,13 @@ solver's own count of its shortfall, kept per thread, not from a ``record=True``
 
 from __future__ import annotations
 
-import sysconfig
 import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._frames import user_stacklevel
+from .._frames import PYTHON_DIRS, user_stacklevel
 from .errors import SweepWarning
 from .studyref import STUDY_MODULE_PREFIX
 
@@ -43,8 +42,7 @@ MAX_POINT_WARNINGS = 20
 _LIBRARY_DIRS = tuple(
     {str(Path(__file__).resolve().parents[2] / name) for name in ("v1model", "stimuli",
                                                                      "studies")}
-    | {str(Path(sysconfig.get_paths()[key]).resolve())
-       for key in ("stdlib", "platstdlib", "purelib", "platlib")})
+    | set(PYTHON_DIRS))
 
 
 @dataclass(frozen=True)
