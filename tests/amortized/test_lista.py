@@ -1633,6 +1633,38 @@ def test_encode_reads_a_dataarray_by_dim_name():
     assert net.lasso_objective(Xd) == net.lasso_objective(X[:16])
 
 
+def test_encode_labels_the_codes_of_a_dataarray():
+    # labelled in, labelled out, as inference.encode and the autoencoders: the codes of a
+    # DataArray came back as a bare ndarray, its sample labels (and units) lost, so that
+    # xarray aligned them with other samples by position
+    import xarray as xr
+
+    from v1model.inference import encode
+
+    X, D, _ = _random_problem()
+    net = LISTA(2, 0.1, objective="lasso", n_steps=5, progress=False).fit(X, D, seed=0)
+    Xd = xr.DataArray(X[:6], dims=("sample", "feature"), coords={"sample": np.arange(10, 16)},
+                      attrs={"units": "a.u."})
+    Z = net.encode(Xd.transpose("feature", "sample"))
+    assert isinstance(Z, xr.DataArray) and Z.dims == ("sample", "atom")
+    np.testing.assert_array_equal(Z["sample"], np.arange(10, 16))
+    np.testing.assert_array_equal(Z["atom"], np.arange(D.shape[0]))
+    np.testing.assert_array_equal(Z.values, net.encode(X[:6]))  # the array's codes
+    assert type(net.encode(X[:6])) is np.ndarray  # plain arrays in, plain arrays out
+    assert {k: Z.attrs[k] for k in ("units", "lam_units", "method", "n_layers",
+                                     "parametrization", "dtype")} == {
+        "units": "a.u.", "lam_units": "a.u.", "method": "LISTA", "n_layers": 2,
+        "parametrization": "full", "dtype": "float32"}
+    assert Z.attrs["lam"] == 0.1
+    # the same labels and units as the solvers' codes of the same X
+    ref = encode(Xd, D, "fista", lam=0.1)
+    assert Z.attrs["units"] == ref.attrs["units"] and Z.attrs["long_name"] == ref.attrs[
+        "long_name"]
+    np.testing.assert_array_equal(Z["sample"], ref["sample"])
+    # and the methods that compute with the codes take the DataArray as before
+    assert net.lasso_objective(Xd) == net.lasso_objective(X[:6])
+
+
 def test_held_out_data_continued_data_and_targets_read_dataarrays_by_dim_name():
     # X is read by dim name in fit and encode, but X_val, X_test, partial_fit's X and the
     # target codes were read by position: a square (feature, sample) X_val or X_test gave

@@ -171,33 +171,39 @@ def test_iht_stopping_rule_is_relative_to_the_codes(scale):
     np.testing.assert_allclose(A / scale, A_true, atol=5e-3)
 
 
-def test_iht_warns_of_atoms_of_unequal_norms():
-    # rescaling atoms moved iht's codes (up to 3.4 here, rescaled back) where omp's did not,
-    # without a word: the step and the threshold depend on the atoms' norms. Unit or common
-    # norms (the scaled orthonormal basis above) are not warned of
+def test_iht_codes_do_not_depend_on_the_atoms_norms():
+    # the step and the threshold acted on the raw coefficients, so long atoms crowded out
+    # short ones (here the atoms of norm 1.7 took every place, those of norm 0.3 none;
+    # it was warned of); both problems are unchanged by rescaling an atom and its
+    # coefficient, and omp's and mp's codes follow the norms: iht's must too
     import warnings
 
     rng = np.random.default_rng(0)
     D = rng.standard_normal((40, 20))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
     X = rng.standard_normal((10, 20))
-    c = np.where(np.arange(40) < 20, 2.0, 0.5)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        iht(X, D, 4)
-        iht(X, 3 * D, lam=0.5)
+    c = np.where(np.arange(40) < 20, 1.7, 0.3)
     A_unit = orthogonal_mp(X, D, 4, dtype=np.float64)
     np.testing.assert_allclose(orthogonal_mp(X, D * c[:, None], 4, dtype=np.float64) * c,
                                A_unit, atol=1e-10)  # omp: the same codes, rescaled
-    msg = (r"iht thresholds every coefficient at one level, but the atoms of D have norms "
-           r"from 0\.5 to 2: .* pass D / norms\[:, None\] \(unit-norm atoms\) and divide the "
-           r"codes by norms")
-    with pytest.warns(UserWarning, match=msg):
-        A = iht(X, D * c[:, None], 4, dtype=np.float64)
-    assert not A[:, 20:].any()  # the short atoms never make it into the codes
+    for kw in (dict(n_nonzero=4), dict(lam=0.8)):
+        A, hist = iht(X, D, dtype=np.float64, return_history=True, **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no warning of the norms any more
+            A_c, hist_c = iht(X, D * c[:, None], dtype=np.float64, return_history=True,
+                              **kw)
+        np.testing.assert_allclose(A_c * c, A, atol=1e-9)
+        assert A_c[:, 20:].any()  # the short atoms enter the codes
+        # the same energies (the history's objective), step by step
+        np.testing.assert_allclose(hist_c["objective"], hist["objective"], rtol=1e-9)
+        # a warm start in the rescaled coordinates gives the rescaled codes
+        A0 = A + 0.1 * rng.standard_normal(A.shape)
+        np.testing.assert_allclose(iht(X, D * c[:, None], A0=A0 / c, dtype=np.float64, **kw) * c,
+                                   iht(X, D, A0=A0, dtype=np.float64, **kw), atol=1e-9)
     from v1model.inference import encode
-    with pytest.warns(UserWarning, match=msg):
-        encode(X, D * c[:, None], "iht", lam=0.5)
+    np.testing.assert_allclose(encode(X, D * c[:, None], "iht", n_nonzero=4,
+                                      dtype=np.float64) * c,
+                               iht(X, D, 4, dtype=np.float64), atol=1e-9)
 
 
 def test_iteration_limit_warning_names_the_rows_left(natural_patches, patch_dictionary):

@@ -2,6 +2,7 @@
 checked against scikit-learn, between integrators and between precisions."""
 
 import os
+import re
 import warnings
 
 import numpy as np
@@ -981,3 +982,34 @@ def test_trajectory_keeps_the_multiindex_of_stacked_samples():
     assert traj["image"].values.tolist() == [10, 10, 10, 20, 20, 20]
     plain = lca(X.values, D, 0.1, n_steps=5, dtype=np.float64)
     np.testing.assert_allclose(A, plain, rtol=1e-12)
+
+
+def test_loose_stop_at_a_tiny_lam_is_warned_of(natural_patches, patch_dictionary,
+                                               relative_gap):
+    # at lam = 0.001 (0.07% of the mean max|b|) the optimum is ~1e-3 ||x||^2, the size of
+    # the stop's gap bound tol ||x||^2: the codes stopped ~17% above the optimum, with
+    # far more active atoms than the LASSO's, and nothing said so
+    X, D = natural_patches[:30], patch_dictionary
+    lam = 0.001
+    loose = re.compile(r"lca stopped by tol=0\.001 with LASSO duality gaps summing to "
+                       r"0\.\d+ of the codes' objective .* lam=0\.001 .*method='fista'")
+    codes = {}
+    for threshold in ("soft", "nonneg"):
+        # (the non-negative one also leaves a few rows at max_steps, warned of as such;
+        # fewer steps for them, the same warning of the others)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            codes[threshold] = lca(X, D, lam, threshold=threshold, max_steps=3000)
+        assert [w for w in seen if w.category is ConvergenceWarning
+                and loose.search(str(w.message))], threshold
+    # what it says is so: the soft codes are far above the optimum, as any codes of a
+    # lower objective prove (a lower bound on the excess: active_set's, at its KKT stop)
+    from v1model.inference import lasso_active_set
+    better = lasso_active_set(X, D, lam, dtype=np.float64)
+    assert relative_gap(X, D, codes["soft"], better, lam) > 0.05
+    # at the module's lam the stop is tight against the optimum: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lca(X, D, LAM)
+        lca(X, D, LAM, threshold="nonneg")
+        lca(X, D, lam, n_steps=50)  # a time course is not judged

@@ -180,7 +180,7 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         net.fit(X_train, D, seed=rng, target=target_train)
         rates[j] = net.history_.attrs["learning_rate"]
         n_negative[j], lowest[j] = _thresholds_below_zero(net, start)
-        Z = net.encode(X_test)  # once for both (code_error encoded X_test again)
+        Z = np.asarray(net.encode(X_test))  # once for both (code_error encoded X_test again)
         error[2, j] = code_loss(Z, target_test)[0]
         objective[2, j] = _mean_objective(Z, X_test, D, lam)
     _warn_if_deeper_is_worse(depths, error[2], rates)

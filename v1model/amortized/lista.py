@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from ..inference._common import (RANGE_HEADROOM, ConvergenceWarning, SolverSettings,
+                                 labelled_codes,
                                  check_products_in_range, solver_settings, validate_problem)
 from ..inference.encode import encode
 from ..io import SavedAsDataset, continue_calls, seed_attr
@@ -1152,6 +1153,10 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
     def encode(self, X):
         """Codes of ``X`` after the network's ``n_layers`` layers.
 
+        Labelled in, labelled out, as :func:`v1model.inference.encode`: the codes
+        of a DataArray ``X`` are a DataArray over (sample, atom) with ``X``'s
+        sample labels and units and the network's settings in attrs.
+
         A tqdm bar over the samples is shown once the call has run 2 s, unless
         the network was made with ``progress=False`` (in blocks of
         :data:`ENCODE_BLOCK` rows: none for fewer).
@@ -1166,9 +1171,21 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
 
         Returns
         -------
-        ndarray, shape (n_samples, n_atoms)
-            In the network's dtype (``(1, n_atoms)`` for a single sample).
+        ndarray or xarray.DataArray, shape (n_samples, n_atoms)
+            In the network's dtype (``(1, n_atoms)`` for a single sample); for a
+            DataArray ``X`` a DataArray over (sample, atom), attrs ``method``
+            ("LISTA"), ``lam`` (:attr:`lam_`, with ``lam_units``), ``n_layers``,
+            ``parametrization``, ``units`` (``X``'s) and ``dtype``.
         """
+        # a DataArray's codes came back bare, their samples numbered by position, where
+        # encode() and the autoencoders label them
+        return labelled_codes(self._codes(X), X, self.dictionary_, method="LISTA",
+                              lam=self.lam_, n_layers=self.n_layers_,
+                              parametrization=self.parametrization_)
+
+    def _codes(self, X):
+        """:meth:`encode`'s codes as an ndarray (n_samples, n_atoms), for the methods
+        that compute with them."""
         self._check_fitted()
         D = self.dictionary_
         # patches of the atoms' shape, as the solvers take them (were refused: "X must
@@ -1230,7 +1247,7 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         # a 1-D X is one sample: its 1-D target one row, as fit takes it (was refused)
         self._check_fitted()
         target = _one_sample_target(target, X, self.dictionary_.shape[0])
-        Z = self.encode(X)
+        Z = self._codes(X)
         target = check_array(target, "target", ndim=2, dtype=Z.dtype, dims=CODE_DIMS)
         return code_loss(Z, check_shape(target, "target", Z.shape))[0]
 
@@ -1250,7 +1267,7 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
             Mean LASSO objective per sample (squared units of ``X`` for a
             unit-norm dictionary).
         """
-        Z = self.encode(X)
+        Z = self._codes(X)
         X = check_array(self._flat_patches(X, "X"), "X", ndim=(1, 2), dtype=Z.dtype,
                         dims=DATA_DIMS).reshape(Z.shape[0], -1)
         return lasso_loss(Z, X, self.dictionary_, self.lam_, grad=False)[0]

@@ -8,16 +8,15 @@ sqrt(mu)`` (the proximal step of the penalty ``lam^2 / 2 * ||a||_0``, the
 objective whose local minima the hard-threshold LCA also finds). This is
 Blumensath & Davies' penalised iteration on the rescaled dictionary
 ``sqrt(mu) D`` (their ``||Phi|| < 1`` with unit step): their ``lambda`` is
-``mu * lam^2`` here. Its fixed points are not the LCA's: see :func:`iht`, Notes.
+``mu * lam^2`` here. ``D`` is the unit-norm atoms (a dictionary of other norms is
+normalised, and its codes divided by the norms). Its fixed points are not the LCA's:
+see :func:`iht`, Notes.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import check_int, check_positive
 from ._common import (
@@ -25,7 +24,6 @@ from ._common import (
     check_warm_start,
     history_dataset,
     history_record,
-    looks_transposed,
     spectral_norm_gram,
     validate_problem,
     warn_not_converged,
@@ -45,24 +43,22 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     X : array_like, shape (n_samples, n_features) or (n_features,)
         Signals.
     D : array_like, shape (n_atoms, n_features)
-        Dictionary, one atom per row, of unit norm (or of one common norm).
-        The gradient step moves coefficient ``j`` by ``mu <d_j, r>``, in
-        proportion to the atom's norm, and the threshold (or the
-        ``n_nonzero`` largest) compares coefficients, not their contributions
-        ``|a_j| ||d_j||``: with atoms of unequal norms the codes are not those
-        of the normalised atoms rescaled, as OMP's and MP's are (40 random
-        atoms in 20 dimensions, half of norm 2 and half of norm 0.5: the long
-        ones take all ``n_nonzero=4`` places in 200 codes; half of them with
-        unit norms). Norms that differ by more than a factor
-        ``ATOM_NORM_SPREAD`` (1.01) are warned of; normalise the atoms and
-        divide the codes by the norms for codes that do not depend on them.
+        Dictionary, one atom per row, of any (non-zero) norms: the iteration
+        runs on the unit-norm atoms ``d_j / ||d_j||`` and the codes are
+        divided by the norms, as OMP's and MP's are, so that they do not
+        depend on the atoms' lengths (both problems, the sparsity-constrained
+        one and the ``lam`` one, are unchanged by rescaling an atom and its
+        coefficient). Before 2026-12-08 the step and the threshold acted on the
+        raw coefficients, with a warning: 40 random atoms in 20 dimensions,
+        half of norm 2 and half of norm 0.5, and the long ones took all
+        ``n_nonzero=4`` places in 10 codes, the short ones none.
     n_nonzero : int, optional
         Keep this many coefficients per sample (at most ``n_atoms``).
     lam : float, optional
         Instead of ``n_nonzero``: the weight of the penalised problem
         ``0.5 ||x - D^T a||^2 + lam^2 / 2 * ||a||_0`` (the hard-threshold
-        LCA's energy at threshold ``lam``); each step zeroes coefficients at
-        or below ``lam * sqrt(mu)``. Exactly one of the two. The codes are
+        LCA's energy at threshold ``lam``); each step zeroes coefficients of
+        the unit-norm atoms at or below ``lam * sqrt(mu)``. Exactly one of the two. The codes are
         sparser than the hard-threshold LCA's at the same ``lam`` (Notes).
     positive : bool, default False
         Keep only positive coefficients.
@@ -109,15 +105,10 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
         ``n_nonzero > n_atoms``, invalid ``X``/``D``/``A0``, or a
         non-positive ``tol`` or ``max_iter``.
 
-    Warns
-    -----
-    UserWarning
-        When the atoms' norms differ by more than a factor
-        ``ATOM_NORM_SPREAD`` (see ``D``).
-
     Notes
     -----
-    With ``lam``, a fixed point keeps ``|a_j| > lam sqrt(mu)`` on its support,
+    Here ``D`` stands for the unit-norm atoms and ``mu = 1 / lambda_max(D D^T)``
+    for theirs. With ``lam``, a fixed point keeps ``|a_j| > lam sqrt(mu)`` on its support,
     where the residual is orthogonal to the atoms, and has ``|c_j| <= lam /
     sqrt(mu)`` off it (``c = D (x - D^T a)``). Both are local minima of the
     L0 energy, but for unit-norm atoms the hard-threshold LCA's fixed points
@@ -155,18 +146,23 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     check_progress(progress)
     A0 = check_warm_start(A0, (n, k), dtype, positive=positive)
-    # I - mu D D^T, mu and the atoms' squared norms, kept for the next call with the same
-    # dictionary (_dictionary_cache: their Gram matrix and its top eigenvalue were most of
-    # a one-sample call); M is read-only, shared with the calls to come
-    M, mu, sq_norms = values_of(D).get(("iht_step", dtype.name), _step_matrix_of(dtype))
-    if looks_transposed(D) is None:  # a transposed D is warned of as such
-        _warn_unequal_norms(sq_norms, _names[1])
-    Bs = (X @ D.T) * dtype.type(mu)
+    # I - mu U U^T (U the unit-norm atoms), mu and the atoms' norms, kept for the next
+    # call with the same dictionary (_dictionary_cache: their Gram matrix and its top
+    # eigenvalue were most of a one-sample call); M is read-only, shared with the calls
+    # to come
+    M, mu, norms = values_of(D).get(("iht_step", dtype.name), _step_matrix_of(dtype))
+    # the iteration runs on the unit-norm atoms' codes A * norms, divided by the norms
+    # at the end: a step and a threshold on the raw coefficients let long atoms crowd out
+    # short ones (the problem itself does not depend on the atoms' lengths). D is not
+    # copied: its products take the codes divided by the norms
+    if A0 is not None:
+        A0 = A0 * norms
+    Bs = (X @ D.T) * (dtype.type(mu) / norms)
     thr = None if lam is None else dtype.type(lam_checked * np.sqrt(mu))
     kind = "hard" if lam is not None else "soft"  # penalty used in the history
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     live = np.arange(n)
-    records = [_record(X, D, A, lam_checked, kind)] if return_history else None
+    records = [_record(X, D, A / norms, lam_checked, kind)] if return_history else None
     it = 0
     with progress_bar(progress, total=n, desc="iht") as bar:
         for it in range(1, max_iter + 1):
@@ -182,10 +178,11 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
             change = np.abs(Z - Al).max(axis=1)
             A[live] = Z
             if return_history:
-                records.append(_record(X, D, A, lam_checked, kind))
+                records.append(_record(X, D, A / norms, lam_checked, kind))
             done = change <= tol * np.maximum(np.abs(Z).max(axis=1), np.finfo(Z.dtype).tiny)
             if done.any():
-                done[done] = _step_small_in_signal_space(Z[done], Al[done], D, tol)
+                done[done] = _step_small_in_signal_space(Z[done] / norms, Al[done] / norms,
+                                                         D, tol)
             live = live[~done]
             bar.update(int(done.sum()))
             if live.size == 0:
@@ -193,6 +190,7 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
         else:
             if live.size:
                 warn_not_converged("iht", max_iter, live.size, n, samples=live)
+    A /= norms
     out = [A]
     if return_history:
         out.append(history_dataset(records, "iht", n_nonzero="None" if n_nonzero is None
@@ -204,46 +202,31 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     return out[0] if len(out) == 1 else tuple(out)
 
 
-#: largest ratio of two atoms' norms not warned of: IHT's step and threshold act on
-#: coefficients, so its codes depend on the norms (``iht``, ``D``); 1%: float32 rounding of
-#: unit-norm atoms is ~1e-7, a gain-adapted Cauchy dictionary's lengths differ by factors
-ATOM_NORM_SPREAD = 1.01
-
-
 def _step_matrix_of(dtype):
-    """``D -> (M, mu, sq_norms)`` for ``D`` cast to ``dtype``: the iteration matrix
-    ``M = I - mu D D^T`` (n_atoms, n_atoms) in ``dtype``, the step ``mu = 1 /
-    (lambda_max(D D^T) * STEP_MARGIN)`` and the atoms' squared norms (n_atoms,), the
-    diagonal of ``D D^T``."""
+    """``D -> (M, mu, norms)`` for ``D`` cast to ``dtype``, with ``U`` its unit-norm
+    atoms: the iteration matrix ``M = I - mu U U^T`` (n_atoms, n_atoms) in ``dtype``, the
+    step ``mu = 1 / (lambda_max(U U^T) * STEP_MARGIN)`` and the atoms' norms (n_atoms,)
+    in ``dtype``."""
     def step_matrix(D):
         Dw = np.ascontiguousarray(D, dtype=dtype)
         G = Dw @ Dw.T
-        sq_norms = np.diag(G).copy()
-        # from G where it is the smaller Gram; M overwrites G, which nothing reads past
-        # here: eye(k) - mu G beside G held three Gram-sized arrays (the same values:
-        # 0 - x = -x and 1 - x = -x + 1 exactly)
-        mu = 1.0 / (spectral_norm_gram(Dw, G) * STEP_MARGIN)
+        norms = np.sqrt(np.diag(G))
+        G /= norms[:, None]  # U U^T in place
+        G /= norms
+        # from G where it is the smaller Gram (else from U, the size of D: smaller than G
+        # then); M overwrites G, which nothing reads past here: eye(k) - mu G beside G
+        # held three Gram-sized arrays (the same values: 0 - x = -x and 1 - x = -x + 1
+        # exactly)
+        k, p = Dw.shape
+        mu = 1.0 / (spectral_norm_gram(Dw if k <= p else Dw / norms[:, None], G)
+                    * STEP_MARGIN)
         M = G
         del G
         M *= dtype.type(-mu)
         M[np.diag_indices(M.shape[0])] += dtype.type(1.0)
-        return M, mu, sq_norms
+        return M, mu, norms
 
     return step_matrix
-
-
-def _warn_unequal_norms(sq_norms, d_name):
-    """Warn when the atoms' norms (from their squared norms) differ by more than
-    ``ATOM_NORM_SPREAD``: IHT's codes then depend on them."""
-    lo, hi = np.sqrt(float(sq_norms.min())), np.sqrt(float(sq_norms.max()))
-    if hi > ATOM_NORM_SPREAD * lo:
-        warnings.warn(
-            f"iht thresholds every coefficient at one level, but the atoms of {d_name} have "
-            f"norms from {lo:.3g} to {hi:.3g}: an atom's coefficient, not its contribution "
-            f"to the signal, is compared, so longer atoms enter the codes more easily (omp "
-            f"and mp normalise by the norms). For codes that do not depend on them, pass "
-            f"{d_name} / norms[:, None] (unit-norm atoms) and divide the codes by norms",
-            UserWarning, stacklevel=user_stacklevel())
 
 
 #: the reconstruction's step may be this many times ``tol`` of its size when the codes'
