@@ -9,15 +9,21 @@ next one.
 from __future__ import annotations
 
 import errno
+import math
 import os
 import re
 import socket
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["folder_lock", "folder_holder", "check_can_create", "OutputLockedError",
            "stale_pid_lock", "touch_pid_lock"]
+
+#: seconds between two touches of a held ``.lock.pid`` by its holder's thread (a sign of
+#: life for :func:`stale_pid_lock`, however long one step of the run takes)
+PID_LOCK_BEAT = 60.0
 
 
 class OutputLockedError(RuntimeError):
@@ -185,8 +191,10 @@ def stale_pid_lock(path, max_age: float) -> str | None:
     untouched for more than ``max_age`` seconds; None otherwise. Reads only.
 
     A process of another host cannot be tested from here: :func:`folder_holder` names
-    it as the holder however long ago it died. A sweep touches its ``.lock.pid`` as
-    points finish (:func:`touch_pid_lock`), so an old one is likely a dead run's.
+    it as the holder however long ago it died. The holder touches its ``.lock.pid``
+    every :data:`PID_LOCK_BEAT` seconds from a thread while it holds the folder
+    (:func:`folder_lock`), so an old one is that of a run that died, was stopped
+    (``SIGSTOP``, a suspended job) or lost the file system. Nothing acts on it.
 
     Parameters
     ----------
@@ -200,6 +208,9 @@ def stale_pid_lock(path, max_age: float) -> str | None:
     str or None
         T is the lock file's modification time, local, ISO 8601.
     """
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) \
+            or not math.isfinite(max_age) or max_age <= 0:
+        raise ValueError(f"max_age must be a number of seconds > 0, got {max_age!r}")
     lock = Path(path) / ".lock.pid"
     found = re.fullmatch(r"pid (\d+) on (\S+)", _read_text(lock))
     if not found or found.group(2) == socket.gethostname():
@@ -215,13 +226,24 @@ def stale_pid_lock(path, max_age: float) -> str | None:
 
 
 def touch_pid_lock(path) -> None:
-    """Set the modification time of the ``.lock.pid`` of the output folder ``path``,
-    held by this process, to now (a sign of life for :func:`stale_pid_lock`); nothing
-    when there is none (a file system with flock)."""
+    """Set the modification time of the ``.lock.pid`` of the output folder ``path`` to
+    now (a sign of life for :func:`stale_pid_lock`) when it names this process; nothing
+    otherwise: none (a file system with flock), or another run's (a stale one copied
+    with the folder, or one that replaced it after it was deleted by hand)."""
+    lock = Path(path) / ".lock.pid"
+    if _read_text(lock) != _me():
+        return
     try:
-        os.utime(Path(path) / ".lock.pid")
+        os.utime(lock)
     except OSError:
         pass
+
+
+def _touch_while(folder: Path, held: threading.Event) -> None:
+    """Touch the ``.lock.pid`` of ``folder`` every :data:`PID_LOCK_BEAT` seconds until
+    ``held`` is set (the body of :func:`_pid_file_lock`'s thread)."""
+    while not held.wait(PID_LOCK_BEAT):
+        touch_pid_lock(folder)
 
 
 def _lock_exclusive(fh, fcntl, wait: float = 1.0) -> None:
@@ -274,10 +296,20 @@ def _pid_file_lock(folder: Path, field: str):
                 f"file {str(lock)!r}: delete it if that run is no longer running") from None
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(f"{_me()}\n")
+    # touched from a thread, not as a run's steps end: a sweep point longer than the
+    # stale age made a live run read "possibly stale", with advice to delete its lock
+    released = threading.Event()
+    beat = threading.Thread(target=_touch_while, args=(folder, released), daemon=True,
+                            name="v1model-lock-beat")
+    beat.start()
     try:
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        released.set()
+        beat.join()
+        # only its own: one deleted by hand as stale may have been taken by another run
+        if _read_text(lock) == _me():
+            lock.unlink(missing_ok=True)
 
 
 def _read_text(path: Path) -> str:

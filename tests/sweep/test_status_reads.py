@@ -9,6 +9,7 @@ list with a bare TypeError.
 
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -167,8 +168,12 @@ def test_a_lock_of_a_run_on_another_host_untouched_for_long_is_possibly_stale(
     assert main(["sweep", "status", str(out), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["running"] is None and shown["stale_lock"] == st.stale_lock
-    # a run touches its lock as its points finish: alive again
+    # another process's lock is not this one's to touch (nor to delete)
     touch_pid_lock(out)
+    assert lock.stat().st_mtime == pytest.approx(then, abs=1)
+    assert lock.read_text() == "pid 4242 on not-this-host-b38\n"
+    # its holder touches it while it holds the folder: alive again
+    os.utime(lock)
     assert stale_pid_lock(out, 3600) is None
     assert status(out).running == "pid 4242 on not-this-host-b38"
     # this host's: tested as before, never "possibly stale"
@@ -195,3 +200,95 @@ def test_a_manifest_whose_shape_is_not_a_list_is_refused_by_name(tmp_path, capsy
     capsys.readouterr()
     assert main(["sweep", "status", str(out)]) == 2
     assert f"'{key}' must be a list, got" in capsys.readouterr().err
+
+
+LONG_POINT = '''
+import os
+import re
+import time
+
+import xarray as xr
+
+LOCK = {lock!r}
+
+
+def run(quick=False, seed=0, x=1.0):
+    """Ages the run's own lock, then runs on: touched while the point runs?"""
+    then = time.time() - 2 * 3600
+    os.utime(LOCK, (then, then))
+    deadline = time.monotonic() + 3.0
+    while os.stat(LOCK).st_mtime < then + 60 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return xr.Dataset({{"touched": ((), float(os.stat(LOCK).st_mtime > then + 60))}})
+'''
+
+
+def _no_flock(monkeypatch):
+    """As on a file system without flock (Lustre without -o flock): a .lock.pid holds."""
+    import errno
+    import fcntl
+
+    def no_flock(fh, how):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+
+
+def test_a_point_longer_than_the_stale_age_does_not_age_the_lock(tmp_path, monkeypatch):
+    """The .lock.pid was touched only as points finished: a live sweep whose point ran
+    longer than an hour read "possibly stale" on another host, with advice to delete its
+    lock (and a resume then ran beside it). Its holder touches it while it runs."""
+    from v1model import locking
+
+    _no_flock(monkeypatch)
+    monkeypatch.setattr(locking, "PID_LOCK_BEAT", 0.02, raising=False)
+    out = tmp_path / "sweep"
+    source = tmp_path / "long_point.py"
+    source.write_text(LONG_POINT.format(lock=str(out / ".lock.pid")))
+    result = run(f"{source}:run", {"x": [1.0]}, executor="serial", output=out,
+                 progress=False)
+    assert float(result["touched"].item()) == 1.0
+    assert not (out / ".lock.pid").exists()  # released
+
+
+def test_the_lock_beat_touches_only_its_own_lock_and_stops_with_it(tmp_path, monkeypatch):
+    """While held, the .lock.pid is kept fresh; deleted by hand (the advice for a dead
+    run), it is not made again, and another run's lock that replaced it is neither
+    touched nor deleted at the end (it was); the thread ends with the lock."""
+    import threading
+
+    from v1model import locking
+
+    _no_flock(monkeypatch)
+    monkeypatch.setattr(locking, "PID_LOCK_BEAT", 0.02, raising=False)
+    lock, then = tmp_path / ".lock.pid", time.time() - 2 * 3600
+
+    def touched(timeout=3.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if lock.stat().st_mtime > then + 60:
+                return True
+            time.sleep(0.01)
+        return False
+
+    with locking.folder_lock(tmp_path):
+        os.utime(lock, (then, then))
+        assert touched()
+        lock.unlink()
+        time.sleep(0.1)
+        assert not lock.exists()
+        lock.write_text("pid 4242 on not-this-host-b38\n")
+        os.utime(lock, (then, then))
+        assert not touched(0.2)
+    # nor deleted: that run holds the folder now
+    assert lock.read_text() == "pid 4242 on not-this-host-b38\n"
+    assert not any(t.name == "v1model-lock-beat" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("max_age", [0, -1.0, float("nan"), float("inf"), "3600", True])
+def test_stale_pid_lock_refuses_a_max_age_by_name(tmp_path, max_age):
+    from v1model.locking import stale_pid_lock
+
+    with pytest.raises(ValueError, match=rf"max_age must be a number of seconds > 0, got "
+                                         rf"{re.escape(repr(max_age))}"):
+        stale_pid_lock(tmp_path, max_age)

@@ -34,8 +34,7 @@ from .point_warnings import coordinates_text, show_point_warnings, split_warning
 from .preflight import check_points
 from .spec import SweepSpec, changed_defaults, load_spec, parse_spec
 from .studyref import STUDY_MODULE_PREFIX
-from ..locking import (check_can_create, folder_holder, folder_lock, stale_pid_lock,
-                       touch_pid_lock)
+from ..locking import check_can_create, folder_holder, folder_lock, stale_pid_lock
 from .labels import point_labels
 from .storage import (
     MANIFEST,
@@ -509,7 +508,6 @@ def _execute(spec, store, executor, todo, state, progress, stop):
 
     attempts = {i: int(r.get("attempts", 0)) for i, r in state.failed.items()}
     wanted, seen, n_failed = set(todo), set(), 0
-    beat = time.monotonic()
     tasks = (spec.task(i) for i in todo)
     with executor, tqdm(total=len(todo), desc=f"sweep {spec.study.label}", unit="point",
                         disable=not progress, dynamic_ncols=True) as bar:
@@ -552,10 +550,6 @@ def _execute(spec, store, executor, todo, state, progress, stop):
             bar.update(1)
             if n_failed:
                 bar.set_postfix(failed=n_failed, refresh=False)
-            if store.path is not None and time.monotonic() - beat >= LOCK_BEAT:
-                # alive: `status` on another host reads an old .lock.pid as possibly stale
-                touch_pid_lock(store.path)
-                beat = time.monotonic()
             if stop.requested:
                 raise KeyboardInterrupt
 
@@ -829,8 +823,10 @@ class SweepStatus:
         folder = shlex.quote(str(self.path))  # a command to copy: a space stays in the path
         if self.stale_lock:
             # "running now" of a run that died on another host sent users to wait forever
+            # a live run touches its lock every minute, however long its points take
             lines.append(f"  lock     {self.stale_lock}: a run on another host held the "
-                         "folder and may have died; if it is not running, delete "
+                         "folder and has not touched its lock since (a live one does every "
+                         "minute): it may have died or been stopped; if it is not running, delete "
                          f"{shlex.quote(str(self.path / '.lock.pid'))}, then resume")
             return "\n".join(lines)
         if self.running:
@@ -861,11 +857,9 @@ class SweepStatus:
 
 
 #: seconds after which the ``.lock.pid`` of a run on another host, untouched, reads as
-#: possibly stale in :func:`status` (a sweep has no point timeout; a run touches it as
-#: points finish, see :func:`_execute`)
+#: possibly stale in :func:`status` (its holder touches it every
+#: :data:`v1model.locking.PID_LOCK_BEAT` seconds from a thread, however long a point runs)
 STALE_LOCK_AGE = 3600.0
-#: seconds between two touches of the ``.lock.pid`` of a running sweep
-LOCK_BEAT = 60.0
 
 
 def status(output) -> SweepStatus:
