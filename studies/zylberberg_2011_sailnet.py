@@ -58,7 +58,7 @@ REFERENCE = (
     "of V1 simple cell receptive fields. PLoS Comput. Biol. 7(10), e1002250."
 )
 #: units of the attrs that vary between a sweep's points (the wall clock: also between runs)
-PARAMETER_UNITS = {"patch_size": "pixel", "p": "spikes/image", "theta0": "1",
+PARAMETER_UNITS = {"patch_size": "pixel", "p": "spikes/image", "theta0": "units of X",
                    "wall_time": "s", "brian2_tau": "s", **gabor_fit_units()}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)

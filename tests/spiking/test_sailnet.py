@@ -157,6 +157,9 @@ def test_history_dataset(blob_run):
                  "q_change"):
         assert ds[name].dims == ("update",) and "units" in ds[name].attrs
     assert ds["Q"].dims == ("neuron", "y", "x") and ds["W"].dims == ("neuron", "neuron_pre")
+    # the threshold is on u, which integrates the drive Q x: X's units, as the spiking
+    # LCA's v (was "1")
+    assert ds["theta"].attrs["units"] == ds["mean_theta"].attrs["units"] == "units of X"
     # the receptive fields' pixel coordinates carry their unit, as every other variable does
     assert ds["y"].attrs["units"] == ds["x"].attrs["units"] == "pixel"
     assert ds.attrs["alpha"] == 1.0 and ds.attrs["beta"] == 0.01 and ds.attrs["gamma"] == 0.1

@@ -155,12 +155,7 @@ def labelled_codes(out, X, atoms, **attrs):
     rest = out[1:] if isinstance(out, tuple) else None
     codes = out[0] if rest is not None else out
     A = np.asarray(codes)
-    dims = ("sample",) + ATOM_IMAGE_DIMS[1:] if X.ndim == 3 else DATA_DIMS
-    coords = row_coords(X, A.shape[0], dims)
-    if isinstance(atoms, xr.DataArray) or np.ndim(atoms) != 1:  # a dictionary
-        coords["atom"] = dim_coord(atoms, "atom", A.shape[1])
-    else:
-        coords["atom"] = np.asarray(atoms)
+    coords = code_coords(X, atoms, *A.shape)
     attrs = {name: int(value) if isinstance(value, (bool, np.bool_)) else value
              for name, value in attrs.items() if value is not None}
     # codes labelled already (encode's, relabelled by the network) keep their settings,
@@ -175,6 +170,33 @@ def labelled_codes(out, X, atoms, **attrs):
         attrs["lam_units"] = lam_units(attrs.get("prior", "l1"), X.attrs.get("units"))
     codes = xr.DataArray(A, dims=CODE_DIMS, coords=coords, attrs=attrs)
     return codes if rest is None else (codes, *rest)
+
+
+def code_coords(X, atoms, n_samples: int, n_atoms: int) -> dict:
+    """The ``sample`` and ``atom`` coordinates of codes of ``X`` in ``atoms``.
+
+    ``sample``: ``X``'s own labels (:func:`~v1model.validation.row_coords`, a stack of
+    patches ``(sample, y, x)`` read as such), ``atom``: ``atoms`` as labels
+    ``(n_atoms,)``, or a dictionary's ``atom`` coordinate
+    (:func:`~v1model.validation.dim_coord`); each numbered 0, 1, ... without labels (plain
+    arrays). Shared by :func:`labelled_codes` and the results of the spiking LCA, whose
+    samples and atoms came back renumbered from 0 (``X.isel(sample=[2, 0])`` as samples
+    0 and 1).
+
+    Returns
+    -------
+    dict
+        Coordinates for ``xr.Dataset(coords=...)``: ``sample`` (with any other labels of
+        ``X``'s rows) and ``atom``.
+    """
+    dims = (("sample",) + ATOM_IMAGE_DIMS[1:] if isinstance(X, xr.DataArray) and X.ndim == 3
+            else DATA_DIMS)
+    coords = row_coords(X, n_samples, dims)
+    if isinstance(atoms, xr.DataArray) or np.ndim(atoms) != 1:  # a dictionary
+        coords["atom"] = dim_coord(atoms, "atom", n_atoms)
+    else:
+        coords["atom"] = np.asarray(atoms)
+    return coords
 
 
 #: a row or column counts as unit-norm when its squared norm is within this of 1 (float32

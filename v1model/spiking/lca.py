@@ -80,6 +80,7 @@ import pandas as pd
 import xarray as xr
 
 from .._frames import user_stacklevel
+from ..inference._common import code_coords
 from ..inference._dictionary_cache import values_of
 from ..io import seed_attr
 from ..progress import check_progress
@@ -245,6 +246,14 @@ def spiking_lca(
         step, or to the nearest one when within float rounding of it; the run
         lasts until ``end``), e.g. [0.004, 0.011] for ``duration=0.0105``,
         ``dt=1e-3``.
+        The ``sample`` and ``atom`` coordinates are the labels of ``X``'s rows and
+        ``D``'s atoms when given as DataArrays (the codes of
+        :func:`v1model.inference.encode` are labelled alike: ``X.isel(sample=[2, 0])``
+        of an ``X`` labelled 0, 1, 2 gives samples 2 and 0), else 0, 1, ...; ``spike_sample``,
+        ``spike_atom``, ``unit_sample`` and ``unit_atom`` hold those labels, not
+        positions, so they still name the right neurons in a subset
+        (``ds.isel(sample=...)``) and :func:`windowed_rates` counts by them.
+        ``record_v`` itself takes positions in ``X`` and ``D`` as given.
 
     Raises
     ------
@@ -279,6 +288,7 @@ def spiking_lca(
     >>> ds["code"].shape  # doctest: +SKIP
     (n_samples, n_atoms)
     """
+    given = (X, D)  # their labels, for the result's coordinates
     X, D = check_data_and_dictionary(X, D)
     check_progress(progress)
     tau_m, tau_name = _membrane_time_constant(tau_m, tau)
@@ -319,7 +329,7 @@ def spiking_lca(
     out = _run_network(drive, weights, v0, record_v, rng, params, record_spikes,
                        record_dt or params["dt"], progress)
     _warn_saturated(out["counts"], drive, params, tau_name=tau_name)
-    return _to_dataset(out, drive, units, params, n, k)
+    return _to_dataset(out, drive, units, params, code_coords(*given, n, k))
 
 
 def _membrane_time_constant(tau_m, tau):
@@ -847,12 +857,14 @@ def _window_steps(p):
             _count_step(p["duration"], p["dt"]))
 
 
-def _to_dataset(out, drive, units, p, n, k):
+def _to_dataset(out, drive, units, p, coords):
+    """The run ``out`` as the Dataset :func:`spiking_lca` returns, over ``coords`` (the
+    ``sample`` and ``atom`` labels of its inputs, :func:`code_coords`)."""
     start, stop = _window_steps(p)
     window = (stop - start) * p["dt"]
     counts = out["counts"]
+    n, k = counts.shape
     rate = counts / window
-    coords = {"sample": np.arange(n), "atom": np.arange(k)}
     ds = xr.Dataset(
         {
             "rate": (("sample", "atom"), rate),
@@ -868,19 +880,22 @@ def _to_dataset(out, drive, units, p, n, k):
     ds["code"].attrs.update(long_name="code = rate * tau_m (LASSO units)", units="units of X")
     ds["spike_count"].attrs.update(long_name="spikes in the counting window", units="1")
     ds["drive"].attrs.update(long_name="feed-forward drive D x", units="units of X")
+    # the neurons' samples and atoms as labels of the coordinates (positions are those of
+    # X and D as given, which ds.isel or ds.sel renumber): spikes and traces of
+    # X.isel(sample=[2, 0]) were told samples 0 and 1, joined back to the wrong stimuli
     if "spike_time" in out:
         ds["spike_time"] = ("spike", out["spike_time"], {"long_name": "spike time", "units": "s"})
-        ds["spike_sample"] = ("spike", out["spike_sample"], {
-            "units": "1", "long_name": "sample of the neuron that spiked"})
-        ds["spike_atom"] = ("spike", out["spike_atom"], {
-            "units": "1", "long_name": "atom of the neuron that spiked"})
+        ds["spike_sample"] = ("spike", _labels(ds, "sample", out["spike_sample"]), {
+            "units": "1", "long_name": "sample (label) of the neuron that spiked"})
+        ds["spike_atom"] = ("spike", _labels(ds, "atom", out["spike_atom"]), {
+            "units": "1", "long_name": "atom (label) of the neuron that spiked"})
     if units is not None:
         ds = ds.assign_coords(
             time=("time", out["trace_t"], {"units": "s", "long_name": "simulated time"}),
-            unit_sample=("unit", units[0], {"units": "1",
-                                            "long_name": "sample of the recorded neuron"}),
-            unit_atom=("unit", units[1], {"units": "1",
-                                          "long_name": "atom of the recorded neuron"}),
+            unit_sample=("unit", _labels(ds, "sample", units[0]), {
+                "units": "1", "long_name": "sample (label) of the recorded neuron"}),
+            unit_atom=("unit", _labels(ds, "atom", units[1]), {
+                "units": "1", "long_name": "atom (label) of the recorded neuron"}),
         )
         ds["v"] = (("time", "unit"), out["v"],
                    {"long_name": "membrane potential (threshold 1 unit of X)",
@@ -906,6 +921,11 @@ def _to_dataset(out, drive, units, p, n, k):
         brian2_version=_brian.import_brian2().__version__,
     )
     return ds
+
+
+def _labels(ds, dim, positions):
+    """The labels of ``ds``'s ``dim`` coordinate at ``positions`` (0-based)."""
+    return ds[dim].values[np.asarray(positions, dtype=np.int64)]
 
 
 def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = None) -> xr.DataArray:

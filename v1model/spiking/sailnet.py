@@ -717,10 +717,11 @@ def learn_sailnet(
     Returns
     -------
     xarray.Dataset
-        ``Q`` (neuron, y, x), ``W`` (neuron, neuron_pre), ``theta`` (neuron),
+        ``Q`` (neuron, y, x), ``W`` (neuron, neuron_pre), ``theta`` (neuron; in
+        units of the drive ``Q x``, "units of X", as the spiking LCA's ``v``),
         ``rate`` (neuron, moving average in spikes per image), and the
         history over ``update``: ``mean_rate``, ``rate_spread`` (std over
-        neurons), ``mean_W``, ``mean_theta``, ``mean_correlation`` (off-diagonal
+        neurons), ``mean_W``, ``mean_theta`` (units of X), ``mean_correlation`` (off-diagonal
         <n_i n_j>), ``q_change`` (relative change of Q). Parameters in attrs,
         with ``wall_time``, the wall-clock time of this call's learning (s).
         Continuing ``previous``, the history holds every call's updates and
@@ -914,10 +915,13 @@ def learn_sailnet(
     )
     ds["Q"].attrs.update(long_name="feed-forward weights (receptive fields)", units="1")
     ds["W"].attrs.update(long_name="lateral inhibition onto neuron from neuron_pre", units="1")
-    ds["theta"].attrs.update(long_name="firing threshold", units="1")
+    # u integrates the drive Q x (Q unit-norm rows, "1"): theta is in X's units, as the
+    # spiking LCA's v; "1" called it dimensionless
+    ds["theta"].attrs.update(long_name="firing threshold on u (units of the drive Q x)",
+                             units="units of X")
     ds["rate"].attrs.update(long_name="moving-average firing rate", units="spikes/image")
     units = {"mean_rate": "spikes/image", "rate_spread": "spikes/image", "mean_W": "1",
-             "mean_theta": "1", "mean_correlation": "spikes^2/image^2", "q_change": "1"}
+             "mean_theta": "units of X", "mean_correlation": "spikes^2/image^2", "q_change": "1"}
     names = {"mean_rate": "mean firing rate of the batch",
              "rate_spread": "std over neurons of the batch firing rate",
              "mean_W": "mean lateral weight", "mean_theta": "mean threshold",
