@@ -344,7 +344,7 @@ def test_unsupervised_training_needs_no_targets(small_problem, monkeypatch):
 
     X, D, lam = small_problem
     target_val = optimal_codes(X[:10], D, lam)
-    monkeypatch.setattr(lista_module, "optimal_codes", no_solve)
+    monkeypatch.setattr(lista_module, "optimal_codes_with_names", no_solve)
     for kind in ("full", "step"):
         net = LISTA(3, lam, parametrization=kind, objective="lasso", n_steps=60, batch_size=10,
                     record_every=30, dtype="float64")
@@ -505,7 +505,7 @@ def test_fit_checks_the_held_out_data_before_computing_targets(small_problem, mo
     def no_targets(*args, **kwargs):
         raise AssertionError("z* computed before X_val and target_val were checked")
 
-    monkeypatch.setattr(lista_module, "optimal_codes", no_targets)
+    monkeypatch.setattr(lista_module, "optimal_codes_with_names", no_targets)
     X, D, lam = small_problem
     X_val, target_val = X[:10], None
     if bad == "narrow":
@@ -809,7 +809,7 @@ def test_lista_error_by_depth_checks_lista_settings_before_computing_targets(sma
     def no_targets(*args, **kwargs):
         raise AssertionError("z* computed before the LISTA settings were checked")
 
-    monkeypatch.setattr(compare, "optimal_codes", no_targets)
+    monkeypatch.setattr(compare, "optimal_codes_with_names", no_targets)
     X, D, lam = small_problem
     # lam / L with L = 1.0001 lambda_max(D D^T), computed here independently
     bound = lam / (1.0001 * np.linalg.eigvalsh(D @ D.T)[-1])
@@ -837,7 +837,7 @@ def test_lista_error_by_depth_refuses_all_zero_training_data_by_name(small_probl
     def no_targets(*args, **kwargs):
         raise AssertionError("z* computed before X_train was checked")
 
-    monkeypatch.setattr(compare, "optimal_codes", no_targets)
+    monkeypatch.setattr(compare, "optimal_codes_with_names", no_targets)
     X, D, lam = small_problem
     with pytest.raises(ValueError, match=r"^X_train: every sample is zero"):
         lista_error_by_depth(np.zeros((30, X.shape[1])), X[30:], D, lam, n_steps=2,
@@ -1899,6 +1899,37 @@ def test_optimal_codes_warning_names_what_its_caller_can_change(monkeypatch):
     assert [re.search(r"\((row 0 of X\w*)\); loosen target_tol \(now 1e-08\) \(max_iter=50 "
                       r"is fixed here\), or give (\w+) yourself, e\.g\. from encode", m).groups()
             for m in messages] == [("row 0 of X", "target"), ("row 0 of X_val", "target_val")]
+
+
+def test_optimal_codes_takes_no_private_names_its_callers_name_through_a_function(
+        small_problem, monkeypatch):
+    """optimal_codes took a private ``_names`` keyword (its callers' names of X, tol and
+    the codes, for its ConvergenceWarning): a user's went through, and the warning called
+    their X "P". It is the usual unexpected-keyword TypeError now; the package's callers
+    (LISTA, the comparisons) name them through optimal_codes_with_names, as encode's
+    callers do through encode_with_names."""
+    import inspect
+
+    from v1model.amortized import lista
+    from v1model.inference import ConvergenceWarning
+
+    X, D, lam = small_problem
+    assert [p for p in inspect.signature(optimal_codes).parameters if p.startswith("_")] == []
+    with pytest.raises(TypeError, match="unexpected keyword argument '_names'"):
+        optimal_codes(X[:5], D, lam, _names=("P", "tol", None))
+    # the same codes either way (scikit-learn's LASSO: test_optimal_codes_are_...)
+    np.testing.assert_array_equal(
+        lista.optimal_codes_with_names(("P", "q", None), X[:5], D, lam), optimal_codes(
+            X[:5], D, lam))
+    monkeypatch.setattr(lista, "OPTIMAL_CODES_MAX_ITER", 50)
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((64, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    with pytest.warns(ConvergenceWarning, match=r"\(row 0 of P\); loosen q \(now 1e-08\) "
+                                                r"\(max_iter=50 is fixed here\), or give "
+                                                r"Z yourself"):
+        lista.optimal_codes_with_names(("P", "q", "Z"), rng.standard_normal((1, 8)), D,
+                                       1e-6, progress=False)
 
 
 def test_thresholds_trained_below_zero_worded_by_the_caller_are_not_warned_of():

@@ -211,3 +211,130 @@ def test_a_dictionary_with_the_recorded_geometry_reads_the_dataset():
     with pytest.raises(ValueError, match=r"^the codes' attrs\['signal_shape'\]=\(16, 16\) "
                                          r"disagree with the ConvolutionalDictionary's own"):
         reconstruct(ds, other)
+
+
+# --- a learning record's attrs (the call's: the training images' signal_shape) are never
+# --- the geometry of codes put beside its kernels
+
+@pytest.fixture(scope="module")
+def learning_records():
+    """learn_kernels' Dataset and ConvolutionalNetwork.learn's, learned on 24x24 images
+    (their attrs: signal_shape (24, 24), stride (2, 2), boundary 'full'), and a
+    dictionary of learn_kernels' kernels for 16x16 signals."""
+    from v1model.convolutional import learn_kernels
+
+    images = np.random.default_rng(0).standard_normal((2, 24, 24))
+    settings = dict(n_updates=2, batch_size=2, crop_size=(12, 12), seed=0, progress=False)
+    ds = learn_kernels(images, 3, (4, 4), stride=2, lam=0.1, **settings)
+    net = ConvolutionalNetwork(ds.kernels.values.astype(np.float64), stride=2, lam=0.1)
+    records = {"learn_kernels": ds, "ConvolutionalNetwork.learn": net.learn(images,
+                                                                              **settings)}
+    for record in records.values():
+        assert list(record.attrs["signal_shape"]) == [24, 24]
+        assert list(record.attrs["stride"]) == [2, 2] and record.attrs["boundary"] == "full"
+    phi = ConvolutionalDictionary(ds.kernels.values.astype(np.float64), (16, 16), stride=2,
+                                  dtype=np.float64)
+    return records, phi
+
+
+@pytest.mark.parametrize("which", ["learn_kernels", "ConvolutionalNetwork.learn"])
+def test_a_learning_record_given_codes_reads_the_codes_own_geometry(learning_records,
+                                                                   which):
+    """ds.assign(codes=phi.codes_dataset(A).codes) for 16x16 signals: reconstruct(ds,
+    ds.kernels) refused the codes' signal_shape (16, 16) as disagreeing with
+    ds.attrs['signal_shape']=(24, 24) "(files written before 2026-12-08 hold both)",
+    which is the training images' shape. The codes' own geometry is read: ``A M`` (the
+    explicit matrix) and the dense objective."""
+    records = learning_records[0]
+    # each record's own kernels (the network's learned on from learn_kernels')
+    phi = ConvolutionalDictionary(records[which].kernels.values.astype(np.float64), (16, 16),
+                                  stride=2, dtype=np.float64)
+    A = _codes(phi)
+    X = np.random.default_rng(1).standard_normal((3, 16, 16))
+    ds = records[which].assign(codes=phi.codes_dataset(A).codes)
+    made = reconstruct(ds, ds.kernels)
+    assert made.shape == (3, 16, 16)
+    np.testing.assert_allclose(made.reshape(3, -1), A.reshape(3, -1) @ phi.as_matrix(),
+                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(objective(X, ds, ds.kernels, 0.2),
+                               [dense_objective(phi.as_matrix(), X[i:i + 1], A[i:i + 1], 0.2)
+                                for i in range(3)], rtol=1e-12)
+
+
+def test_a_learning_record_given_bare_codes_lends_them_no_geometry(learning_records):
+    """Codes without attrs put in a learning record: its signal_shape (24, 24) was taken
+    as theirs, so codes of 25x25 signals (the same 14x14 code grid at stride 2) came back
+    as 24x24 signals, unsaid, and signal_shape=(25, 25) given was refused as disagreeing
+    with "the codes' own". None of the record's geometry is taken now: the error says
+    so, and the geometry given reconstructs ``A M``."""
+    records, phi = learning_records
+    phi25 = ConvolutionalDictionary(phi.kernels, (25, 25), stride=2, dtype=np.float64)
+    assert phi25.code_shape == (14, 14) == ConvolutionalDictionary(
+        phi.kernels, (24, 24), stride=2).code_shape
+    A = _codes(phi25)
+    ds = records["learn_kernels"].assign(codes=(("sample", "kernel", "y", "x"), A))
+    with pytest.raises(ValueError, match=re.escape(
+            "reconstruct needs signal_shape, the shape of one signal, with kernels given as "
+            "an array (or pass a ConvolutionalDictionary, or the codes of codes_dataset, "
+            "whose attrs record it); the Dataset's attrs hold signal_shape=(24, 24), "
+            "stride=(2, 2), boundary='full', but it is not a codes file of before "
+            "2026-12-08") + ".*not the codes' geometry; pass the signal_shape, stride and "
+                           "boundary the codes were encoded with$"):
+        reconstruct(ds, ds.kernels)
+    # the stride missing too is named, with the same advice
+    with pytest.raises(ValueError, match=r"^codes of shape \(3, 3, 14, 14\) do not fit "
+                                         r".*the Dataset's attrs hold signal_shape=\(24, 24\)"):
+        reconstruct(ds, ds.kernels, (25, 25))
+    made = reconstruct(ds, ds.kernels, (25, 25), stride=2, boundary="full")
+    np.testing.assert_allclose(made.reshape(3, -1), A.reshape(3, -1) @ phi25.as_matrix(),
+                               rtol=0, atol=1e-12)
+
+
+def head_spiking_layout(phi, codes):
+    """spiking_convolutional_lca's Dataset as HEAD (before 2026-12-08) wrote it, without
+    running Brian2: codes_dataset's renamed ``code``, the maps of the units, and its
+    parameters and model in attrs beside the geometry."""
+    ds = head_layout(phi, codes).rename({"codes": "code"})
+    dims, geometry = ds["code"].dims, {name: ds["code"].attrs[name] for name in GEOMETRY}
+    for name in ("rate", "spike_count", "drive"):
+        ds[name] = (dims, np.asarray(codes) * 10.0, dict(geometry))
+    ds.attrs.update(tau_m=0.1, dt=1e-4, t_max=0.5, model="spiking convolutional LCA (Tang, "
+                    "Lin & Davies 2017 on a convolutional dictionary)")
+    return ds
+
+
+@pytest.mark.parametrize("layout", [head_layout, head_spiking_layout])
+def test_head_codes_files_are_still_read_and_an_edited_copy_refused(layout, tmp_path):
+    """Codes files of HEAD's layouts (codes_dataset's, the spiking simulator's), saved
+    and loaded, are still told from learning records: their attrs complete codes that
+    carry no geometry (files older still), reconstructing ``A M``, and an edited copy
+    is refused naming both."""
+    phi = make_problem("2d-valid-s23")[0]
+    A = _codes(phi)
+    ds = load_dataset(save_dataset(layout(phi, A), tmp_path / "head.nc"))
+    name = "codes" if "codes" in ds else "code"
+    np.testing.assert_allclose(reconstruct(ds, ds.kernels).reshape(3, -1),
+                               A.reshape(3, -1) @ phi.as_matrix(), rtol=0, atol=1e-12)
+    older = ds.copy()
+    older[name] = ds[name].copy()
+    for key in GEOMETRY:
+        del older[name].attrs[key]
+    np.testing.assert_allclose(reconstruct(older, older.kernels).reshape(3, -1),
+                               A.reshape(3, -1) @ phi.as_matrix(), rtol=0, atol=1e-12)
+    ds.attrs["signal_shape"] = [19, 16]
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"ds['{name}'].attrs['signal_shape']=(18, 16) and ds.attrs['signal_shape']="
+            "(19, 16) disagree: the codes' attrs are the record")):
+        reconstruct(ds, ds.kernels)
+
+
+def test_a_codes_file_in_a_learning_record_is_no_codes_file(learning_records):
+    """A learning record given codes_dataset's codes and kernels (their long_name that
+    of HEAD's codes files) still keeps its attrs to itself: its update dimension says
+    what it is."""
+    records, phi = learning_records
+    A = _codes(phi)
+    made = phi.codes_dataset(A)
+    ds = records["learn_kernels"].assign(codes=made.codes, kernels=made.kernels)
+    np.testing.assert_allclose(reconstruct(ds, ds.kernels).reshape(3, -1),
+                               A.reshape(3, -1) @ phi.as_matrix(), rtol=0, atol=1e-12)

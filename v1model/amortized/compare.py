@@ -20,7 +20,7 @@ from ..validation import (CODE_DIMS, DATA_DIMS, as_generator, check_array, check
                           check_shape)
 from ._unrolled import code_loss, lasso_loss
 from .lista import (LISTA, OBJECTIVES, PARAMETRIZATIONS, _learning_rate, _one_sample_target,
-                    optimal_codes)
+                    optimal_codes_with_names)
 
 __all__ = ["lista_error_by_depth", "solver_error_by_iteration", "check_depths", "SOLVERS"]
 
@@ -157,13 +157,13 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     rng = as_generator(seed)
     # progress=False drew the bars of z* and of the baseline all the same
     inner = False if lista_params.get("progress") is False else None
-    target_train = (optimal_codes(X_train, D, lam, target_tol, dt, progress=inner,
-                                  _names=("X_train", "target_tol", None))
+    target_train = (optimal_codes_with_names(("X_train", "target_tol", None), X_train, D,
+                                             lam, target_tol, dt, progress=inner)
                     if supervised else None)
     source = "optimal_codes" if target_test is None else "target_test"
     if target_test is None:
-        target_test = optimal_codes(X_test, D, lam, target_tol, dt, progress=inner,
-                                    _names=("X_test", "target_tol", "target_test"))
+        target_test = optimal_codes_with_names(("X_test", "target_tol", "target_test"),
+                                               X_test, D, lam, target_tol, dt, progress=inner)
     baseline = solver_error_by_iteration(X_test, D, lam, max(depths), target=target_test,
                                          dtype=dt, progress=inner)
     error = np.empty((len(SOLVERS), len(depths)))
@@ -346,8 +346,8 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     # what z* is: the caller's codes, or FISTA's to target_tol
     target_source = "optimal_codes" if target is None else "target"
     if target is None:
-        target = optimal_codes(X, D, lam, target_tol, np.float64, progress=progress,
-                               _names=("X", "target_tol", "target"))
+        target = optimal_codes_with_names(("X", "target_tol", "target"), X, D, lam,
+                                          target_tol, np.float64, progress=progress)
     target = check_shape(check_array(target, "target", ndim=2, dims=CODE_DIMS), "target",
                          (X.shape[0], D.shape[0]))
     G, B = D @ D.T, X @ D.T

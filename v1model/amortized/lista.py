@@ -108,8 +108,7 @@ PARAM_CHECKS = {
 OPTIMAL_CODES_MAX_ITER = 100000
 
 
-def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64, progress=None, *,
-                  _names=("X", "tol", None)):
+def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64, progress=None):
     """The LASSO codes LISTA learns to predict: FISTA to a tight tolerance.
 
     Minimises ``0.5 ||x - z D||^2 + lam ||z||_1`` per sample with
@@ -130,10 +129,6 @@ def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64, progress=None, *,
         A tqdm bar over the samples (10,000 16x16 patches with 512 atoms take
         ~30 s): None shows it once the call has run 2 s, True at once.
 
-    _names : (str, str, str or None), default ("X", "tol", None)
-        The caller's names of ``X``, of ``tol`` and of its argument that takes
-        the codes instead (None: none), for the ``ConvergenceWarning``.
-
     Returns
     -------
     Z : ndarray, shape (n_samples, n_atoms), ``dtype``
@@ -145,12 +140,33 @@ def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64, progress=None, *,
         ``lam`` on an overcomplete dictionary): it names ``tol`` (the limit is
         fixed) and the exact solver to use instead.
     """
+    return optimal_codes_with_names(("X", "tol", None), X, D, lam, tol, dtype, progress)
+
+
+def optimal_codes_with_names(names, X, D, lam, tol=1e-8, dtype=np.float64, progress=None):
+    """:func:`optimal_codes`, for the package's callers (:class:`LISTA`, the comparisons),
+    whose users know ``X``, ``tol`` and the codes by other names: given here rather than
+    as a private ``_names`` keyword of :func:`optimal_codes`, where a user could pass it
+    and be shown other names than their own.
+
+    Parameters
+    ----------
+    names : (str, str, str or None)
+        The caller's names of ``X``, of ``tol`` and of its argument that takes the codes
+        instead (None: none), for the ``ConvergenceWarning``.
+    X, D, lam, tol, dtype, progress
+        As for :func:`optimal_codes`.
+
+    Returns
+    -------
+    Z : ndarray, shape (n_samples, n_atoms), ``dtype``
+    """
     dtype = check_dtype(dtype)  # an int dtype would truncate the codes
     # encode takes lam = 0 (least squares): here that gave dense codes, one of infinitely
     # many on an overcomplete D, as "the LASSO codes", which LISTA and both comparisons
     # refuse to learn or to measure against
     lam = check_positive(lam, "lam")
-    x_name, tol_name, target_name = _names
+    x_name, tol_name, target_name = names
     # FISTA's "raise max_iter" named a limit the user cannot set here
     instead = (f"code {x_name} with" if target_name is None
                else f"give {target_name} yourself, e.g. from")
@@ -1091,8 +1107,8 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
     def _targets(self, X, D, target, name, dtype):
         if target is None:
             x_name = "X" if name == "target" else "X_val"
-            return optimal_codes(X, D, self.lam, self.target_tol, dtype, progress=self.progress,
-                                 _names=(x_name, "target_tol", name))
+            return optimal_codes_with_names((x_name, "target_tol", name), X, D, self.lam,
+                                            self.target_tol, dtype, progress=self.progress)
         target = check_array(target, name, ndim=2, dtype=dtype, dims=CODE_DIMS)
         return check_shape(target, name, (X.shape[0], D.shape[0]))
 

@@ -323,8 +323,11 @@ def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
         (``signal_shape``, ``stride``, ``boundary``) is used: a saved
         ``ds.codes`` needs only ``ds.kernels``. The whole Dataset may be
         given (:func:`codes_of_dataset`): its codes are taken, and a copy of
-        the geometry in its attrs (files written before 2026-12-08) must
-        agree with theirs, or completes it (older files).
+        the geometry in its attrs (codes files written before 2026-12-08)
+        must agree with theirs, or completes it (older files); another
+        Dataset's attrs (e.g. those of
+        :func:`~v1model.convolutional.learn_kernels`, whose ``signal_shape``
+        is the training images') are never taken as the codes' geometry.
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
         The kernels, or a :class:`ConvolutionalDictionary` (then
         ``signal_shape``, ``stride`` and ``boundary`` are its own: given, they
@@ -361,7 +364,7 @@ def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
         stride or boundary, given or recorded: naming the missing one and
         the strides that give the codes' shape).
     """
-    codes = codes_of_dataset(codes)
+    source, codes = codes, codes_of_dataset(codes)
     given = _codes_geometry(codes, kernels, signal_shape=signal_shape, stride=stride,
                             boundary=boundary)
     if isinstance(kernels, ConvolutionalDictionary):
@@ -375,7 +378,7 @@ def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
         raise ValueError("reconstruct needs signal_shape, the shape of one signal, with "
                          "kernels given as an array (or pass a ConvolutionalDictionary, or "
                          "the codes of codes_dataset, whose attrs record it)"
-                         + _unrecorded_geometry_advice(codes))
+                         + _unrecorded_geometry_advice(codes, source))
     if dtype is None:  # float64 inputs stay float64 (they came back float32, ~1e-7 off)
         both = all(getattr(a, "dtype", None) == np.float64 for a in (codes, kernels))
         dtype = np.float64 if both else np.float32
@@ -383,7 +386,7 @@ def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
         kernels, given["signal_shape"], dtype=dtype,
         stride=1 if given["stride"] is None else given["stride"],
         boundary="full" if given["boundary"] is None else given["boundary"])
-    _check_codes_fit(codes, phi, given)
+    _check_codes_fit(codes, phi, given, source)
     return phi.synthesize(codes)
 
 
@@ -412,9 +415,27 @@ def _codes_geometry(codes, kernels, **given) -> dict:
     return given
 
 
-def _unrecorded_geometry_advice(codes) -> str:
+def _unrecorded_geometry_advice(codes, source=None) -> str:
     """For a DataArray of codes whose attrs record no geometry (``ds.codes`` of a file
-    saved before the codes carried it): where that file keeps it, else ``""``."""
+    saved before the codes carried it): where that file keeps it, else ``""``. For codes
+    taken from a Dataset ``source`` (:func:`codes_of_dataset`) that is no such file but
+    whose attrs hold geometry of its own call (a learning record): that it was not taken."""
+    import xarray as xr
+
+    if isinstance(source, xr.Dataset):
+        held = [key for key in CODES_GEOMETRY if key in source.attrs]
+        if not held or _is_old_codes_file(source):
+            return ""
+        values = {key: (repr(str(source.attrs[key])) if key == "boundary" else
+                        str(tuple(np.atleast_1d(source.attrs[key]).tolist())))
+                  for key in held}
+        return ("; the Dataset's attrs hold "
+                + ", ".join(f"{key}={value}" for key, value in values.items())
+                + ", but it is not a codes file of before 2026-12-08 (codes_dataset's or "
+                "spiking_convolutional_lca's): those attrs record the call that made it "
+                "(learn_kernels' signal_shape is the training images'), not the codes' "
+                "geometry; pass the signal_shape, stride and boundary the codes were "
+                "encoded with")
     if not hasattr(codes, "attrs") or not hasattr(codes, "dims"):
         return ""
     return ("; these codes (a DataArray) record no geometry in their attrs, as ds.codes "
@@ -435,11 +456,15 @@ def codes_of_dataset(codes):
     :func:`~v1model.spiking.spiking_convolutional_lca`), its codes variable with the
     geometry it records.
 
-    The codes' own attrs are the record: they travel with ``ds.codes`` alone. Files
-    written before 2026-12-08 also hold the geometry in the Dataset's attrs: a copy
-    there that disagrees with the codes' is refused, naming both (it was ignored, unsaid,
-    when edited); files written before the codes carried it hold it there only, and it
-    is taken from there. A Dataset's ``sample_rate_hz`` is checked likewise against its
+    The codes' own attrs are the record: they travel with ``ds.codes`` alone. Codes
+    files written before 2026-12-08 also hold the geometry in the Dataset's attrs: a
+    copy there that disagrees with the codes' is refused, naming both (it was ignored,
+    unsaid, when edited); files written before the codes carried it hold it there only,
+    and it is taken from there. Only such a file's attrs are read so
+    (:func:`_is_old_codes_file`): those of another Dataset given codes, e.g. of
+    :func:`~v1model.convolutional.learn_kernels` (``ds.assign(codes=...)``), record the
+    call that made it (its ``signal_shape`` is the training images'), and are never
+    taken as the codes' geometry. A Dataset's ``sample_rate_hz`` is checked against its
     codes' ``time`` coordinate in s.
 
     Parameters
@@ -473,7 +498,9 @@ def codes_of_dataset(codes):
     out = ds[name].copy(deep=False)
     out.attrs = dict(out.attrs)
     own = _recorded_geometry(out, f"ds[{name!r}]")
-    copy = _recorded_geometry(ds, "ds")
+    # another Dataset's stride, boundary and signal_shape are its own call's (learn_kernels:
+    # the training images' shape, which was refused beside the codes' own or taken as theirs)
+    copy = _recorded_geometry(ds, "ds") if _is_old_codes_file(ds) else {}
     for key, theirs in copy.items():
         if key not in own:  # a file saved before the codes carried their geometry
             out.attrs[key] = ds.attrs[key]
@@ -492,6 +519,31 @@ def codes_of_dataset(codes):
                     "disagree: the coordinates are the record (they go with the variables "
                     "alone); correct or delete ds.attrs['sample_rate_hz']")
     return out
+
+
+#: the ``long_name`` of the kernels of the codes files whose attrs held the geometry too:
+#: :meth:`ConvolutionalDictionary.codes_dataset`'s and the spiking simulator's (made by it),
+#: written from 2026-12-04 to 2026-12-08; learn_kernels' are "unit-norm convolution
+#: kernels", a saved network's "receptive fields shared by every position"
+OLD_CODES_FILE_KERNELS = "convolution kernels"
+
+
+def _is_old_codes_file(ds) -> bool:
+    """Whether the Dataset ``ds`` is a codes file written before 2026-12-08, whose attrs
+    hold its codes' geometry: by :meth:`ConvolutionalDictionary.codes_dataset` or
+    :func:`~v1model.spiking.spiking_convolutional_lca`, the only writers that put it
+    there. Told by what both wrote (files are no longer written so: the set is closed):
+    all of :data:`~.operator.CODES_GEOMETRY` in ``ds.attrs``, a ``kernels`` variable
+    named :data:`OLD_CODES_FILE_KERNELS`, and no mark of a record of another kind, whose
+    attrs hold a ``stride``, ``boundary`` or ``signal_shape`` of its own call: no
+    ``attrs["kind"]`` (a saved object, e.g. a network) and no ``update`` dimension (a
+    learning history, of :func:`~v1model.convolutional.learn_kernels` or
+    :meth:`ConvolutionalNetwork.learn`)."""
+    if not all(key in ds.attrs for key in CODES_GEOMETRY):
+        return False
+    if "kind" in ds.attrs or "update" in ds.dims or "kernels" not in ds.data_vars:
+        return False
+    return ds["kernels"].attrs.get("long_name") == OLD_CODES_FILE_KERNELS
 
 
 def _coordinate_rates(ds, name: str) -> list:
@@ -545,12 +597,13 @@ def _geometry_value(name, value, own):
     return _check_axes(value, name, len(own), minimum=1)
 
 
-def _check_codes_fit(codes, phi, geometry) -> None:
+def _check_codes_fit(codes, phi, geometry, source=None) -> None:
     """Refuse ``codes`` whose code shape is not ``phi``'s when ``phi`` (built from
     kernels given as an array) took the default stride or boundary, None in ``geometry``
     (:func:`_codes_geometry`: neither given nor recorded in the codes' attrs), naming
     what is missing and the geometries that would fit (the synthesis's shape error
-    named neither)."""
+    named neither). ``source``: the codes as the caller gave them (a Dataset: for the
+    advice, :func:`_unrecorded_geometry_advice`)."""
     missing = [name for name in ("stride", "boundary") if geometry[name] is None]
     shape = array_shape(codes_by_dim_name(codes, phi.ndim), "codes")
     if not missing or len(shape) != phi.ndim + 2 or shape[2:] == phi.code_shape:
@@ -566,7 +619,7 @@ def _check_codes_fit(codes, phi, geometry) -> None:
         f"{phi.code_shape}): {' and '.join(missing)} {'was' if len(missing) == 1 else 'were'}"
         f" neither given nor recorded in the codes' attrs, and the default taken; pass "
         f"the {' and '.join(missing)} the codes were encoded with{hint}"
-        + _unrecorded_geometry_advice(codes))
+        + _unrecorded_geometry_advice(codes, source))
 
 
 def _geometries_for(signal_shape, kernel_shape, code_shape) -> list[str]:
@@ -624,7 +677,7 @@ def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = Non
     """
     # ds.codes of codes_dataset record their stride and boundary: a stride-2 code was
     # refused as of the wrong shape for the default stride 1
-    codes = codes_of_dataset(codes)
+    source, codes = codes, codes_of_dataset(codes)
     geometry = _codes_geometry(codes, kernels, signal_shape=None, stride=stride,
                                boundary=boundary)
     phi = as_dictionary(kernels, X, geometry["stride"], geometry["boundary"],
@@ -635,7 +688,7 @@ def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = Non
                          f"record signal_shape={geometry['signal_shape']!r}: pass the signals "
                          "the codes were encoded from")
     if not isinstance(kernels, ConvolutionalDictionary):
-        _check_codes_fit(codes, phi, geometry)
+        _check_codes_fit(codes, phi, geometry, source)
     lam = check_nonnegative(lam, "lam")
     codes = codes_by_dim_name(codes, phi.ndim)  # the L1 term sums each sample's own codes
     made = phi.synthesize(codes)

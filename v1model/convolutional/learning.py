@@ -216,7 +216,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         ``kernel_change``, ``n_reseeded``, ``n_unconverged`` and ``elapsed``
         (s); every parameter in ``attrs``, with ``lam_units`` ("units of X";
         ``"None"`` for ``method="mp"``, as ``lam``). Those attrs record the
-        call, as a learner's do, and nothing reads them back: ``n_kernels``,
+        call, as a learner's do, and nothing reads them back (nor takes them
+        as the geometry of codes put beside the kernels, ``reconstruct(
+        ds.assign(codes=...), ds.kernels)``): ``n_kernels``,
         ``kernel_size``, ``stride``, ``boundary``, ``crop_size`` and
         ``signal_shape`` (the images') are what the kernels were learned with.
         The kernels' geometry is recorded once, by ``ds.kernels`` itself (its
