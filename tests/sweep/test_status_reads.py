@@ -159,7 +159,8 @@ def test_a_lock_of_a_run_on_another_host_untouched_for_long_is_possibly_stale(
     st = status(out)
     since = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(then))
     assert st.stale_lock == f"possibly stale (host not-this-host-b38, pid 4242, since {since})"
-    assert st.running is None
+    # still held: a script polling `running` read None as free while resume was refused
+    assert st.running == "pid 4242 on not-this-host-b38"
     lines = st.summary().splitlines()
     assert lines[-1].startswith(f"  lock     possibly stale (host not-this-host-b38, pid "
                                 f"4242, since {since}): a run on another host"), lines
@@ -167,7 +168,8 @@ def test_a_lock_of_a_run_on_another_host_untouched_for_long_is_possibly_stale(
     capsys.readouterr()
     assert main(["sweep", "status", str(out), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["running"] is None and shown["stale_lock"] == st.stale_lock
+    assert shown["running"] == "pid 4242 on not-this-host-b38"
+    assert shown["stale_lock"] == st.stale_lock
     # another process's lock is not this one's to touch (nor to delete)
     touch_pid_lock(out)
     assert lock.stat().st_mtime == pytest.approx(then, abs=1)
@@ -292,3 +294,77 @@ def test_stale_pid_lock_refuses_a_max_age_by_name(tmp_path, max_age):
     with pytest.raises(ValueError, match=rf"max_age must be a number of seconds > 0, got "
                                          rf"{re.escape(repr(max_age))}"):
         stale_pid_lock(tmp_path, max_age)
+
+
+ZIP_STUDY = '''
+import xarray as xr
+
+
+def run(quick=False, seed=0, x=1.0, y=1.0, tau=1.0):
+    if x == 3:
+        raise ValueError(f"diverged at x={x}")
+    return xr.Dataset({"v": ((), float(x * y))})
+'''
+
+
+def test_an_old_folder_s_spec_toml_gives_parse_spec_s_grid(tmp_path):
+    """The grid read from an old folder's spec.toml (no axes in sweep.json) repeated part
+    of parse_spec: units were left out (and no case for zipped groups) and could drift."""
+    from v1model.sweep import zipped
+    from v1model.sweep.labels import _spec_file_grid
+    from v1model.sweep.spec import parse_spec
+    from v1model.sweep.tomlio import read_toml
+
+    source = tmp_path / "zip_study.py"
+    source.write_text(ZIP_STUDY)
+    out = tmp_path / "sweep"
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("default")
+        run(f"{source}:run", {"xy": zipped(x=[1.0, 2.0, 3.0], y=[4.0, 5.0, 6.0]),
+                              "tau": [10.0, 20.0]},
+            units={"tau": "ms", "y": "mV"}, executor="serial", output=out, progress=False)
+    info = storage.read_manifest(out)
+    for key in ("axes", "n_seeds", "seed", "common_seeds"):  # as written before 0456da5
+        info.pop(key, None)
+    (out / storage.MANIFEST).write_text(json.dumps(info, indent=2), encoding="utf-8")
+    expected = parse_spec(read_toml(out / "spec.toml"), out / "spec.toml",
+                          resolve_paths=False).grid
+    grid = _spec_file_grid(out, info)
+    assert grid == expected
+    assert grid.units == {"tau": "ms", "y": "mV"}
+    assert [a.dim for a in grid.axes] == ["xy", "tau"] and grid.axes[0].zipped
+    assert status(out).coordinates == {4: {"x": 3.0, "y": 6.0, "tau": 10.0},
+                                       5: {"x": 3.0, "y": 6.0, "tau": 20.0}}
+
+
+def test_sweep_json_writes_each_value_list_on_one_line(tmp_path):
+    """indent=2 put each value of an axis on its own line: 100,000 values made a sweep.json
+    of 3.0 MB in 100,012 lines."""
+    import numpy as np
+
+    from v1model.sweep.grid import Grid, make_axis
+    from v1model.sweep.labels import grid_fields, manifest_grid
+
+    grid = Grid((make_axis("lam", list(np.linspace(0.01, 1.0, 100_000)), "sweep.lam"),),
+                1, 0, False)
+    info = {"fingerprint": "0123456789abcdef", "n_points": 100_000, "dims": ["lam"],
+            "shape": [100_000],
+            **grid_fields(grid), "study_defaults": {"n": "3"}}
+    storage.write_manifest(tmp_path, info)
+    text = (tmp_path / storage.MANIFEST).read_text(encoding="utf-8")
+    assert len(text.splitlines()) == len(info) + 2  # one top-level key a line
+    # each float as json writes it (about 20 characters), with ", " between them
+    assert len(text) < 100_000 * 23
+    assert storage.read_manifest(tmp_path) == info
+    assert manifest_grid(storage.read_manifest(tmp_path)).axes == grid.axes
+    # a sweep's own, and an old one written with indent=2 still reads
+    _, out = _sweep(tmp_path, n_seeds=1)
+    lines = (out / storage.MANIFEST).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(storage.read_manifest(out)) + 2
+    assert lines[0] == "{" and lines[-1] == "}"
+    before = status(out)
+    (out / storage.MANIFEST).write_text(json.dumps(storage.read_manifest(out), indent=2))
+    again = status(out)
+    assert (again.done, again.failed.keys(), again.coordinates) == \
+        (before.done, before.failed.keys(), before.coordinates)
+    assert again.coordinates == {1: {"x": 2.0}, 2: {"x": 3.0}}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .grid import REPLICATE_DIM, Axis, Grid, make_axis
+from .grid import REPLICATE_DIM, Axis, Grid
 
 __all__ = ["grid_fields", "manifest_grid", "point_labels"]
 
@@ -114,21 +114,15 @@ def _spec_file_grid(output: Path, info: dict) -> Grid | None:
     when it cannot be read or does not hash to the folder's fingerprint (edited since,
     or a folder that hashes the texts for None otherwise: see
     :meth:`SweepSpec.fingerprints`)."""
-    from .spec import SweepSpec
+    from .spec import SweepSpec, spec_grid
     from .studyref import StudyRef
     from .tomlio import read_toml
 
     try:
         data = read_toml(output / "spec.toml")
-        axes = [make_axis(name, values, f"sweep.{name}")
-                for name, values in dict(data.get("sweep", {})).items()]
-        axes += [make_axis(dim, group, f"zip.{dim}")
-                 for dim, group in dict(data.get("zip", {})).items()]
-        if "order" in data:
-            by_dim = {a.dim: a for a in axes}
-            axes = [by_dim[d] for d in data["order"]]
-        grid = Grid(tuple(axes), int(data.get("n_seeds", 1)), int(data.get("seed", 0)),
-                    bool(data.get("common_seeds", False)))
+        # parse_spec's own grid (units, zipped groups, order), without the study's units:
+        # spec.toml's [units] holds every unit its grid had
+        grid = spec_grid(data, {})
         spec = SweepSpec(StudyRef(str(data["study"])), grid, dict(data.get("params", {})),
                          bool(data.get("quick", False)),
                          description=str(data.get("description", "")))

@@ -734,8 +734,8 @@ class SweepStatus:
     stale_lock : str or None
         ``"possibly stale (host H, pid P, since T)"``: a ``.lock.pid`` (a file system
         without flock) of a run on another host, untouched for longer than
-        :data:`STALE_LOCK_AGE`, which cannot be tested from here; ``running`` is then
-        None. None otherwise.
+        :data:`STALE_LOCK_AGE`, which cannot be tested from here; ``running`` still
+        names its holder (the lock still refuses a resume). None otherwise.
     """
 
     path: Path
@@ -896,7 +896,9 @@ def status(output) -> SweepStatus:
                        state.done | state.kept, state.failed, state.pending, state.corrupt,
                        result if not state.pending and damaged is None else None,
                        set(state.kept), damaged, damaged is not None and result in state.lost,
-                       None if stale else holder, _unwritable(output), state.warned,
+                       # the holder even when possibly stale: a script polling `running`
+                       # read None as "free" while a resume is still refused by the lock
+                       holder, _unwritable(output), state.warned,
                        labels, stale)
 
 

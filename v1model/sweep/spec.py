@@ -500,20 +500,6 @@ def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepS
     study = resolve_study(data["study"], base_dir=base)
 
     quick = _bool(data.get("quick", False), "quick")
-    common = _bool(data.get("common_seeds", False), "common_seeds")
-    root_seed = data.get("seed", 0)
-    # below 2**63: the result records it as an int64 netCDF attribute
-    if (isinstance(root_seed, bool) or not isinstance(root_seed, numbers.Integral)
-            or not 0 <= root_seed < 2**63):
-        # None and a Generator are what a study's seed takes: say why a sweep does not
-        raise SpecError("seed", f"the root seed must be an integer in [0, 2**63), got "
-                                f"{describe(root_seed)}: a sweep needs a fixed root seed, "
-                                f"from which each point's seed is derived (sweep.point_seed), "
-                                f"so that any point can be run again with its own seed "
-                                f"(resume, retry-failed); give e.g. seed=0")
-    n_seeds = data.get("n_seeds", 1)
-    if isinstance(n_seeds, bool) or not isinstance(n_seeds, numbers.Integral) or n_seeds < 1:
-        raise SpecError("n_seeds", f"must be a positive integer, got {describe(n_seeds)}")
     fmt = data.get("format", "netcdf")
     if fmt not in FORMATS:
         raise SpecError("format", f"must be one of {', '.join(map(repr, FORMATS))}; got {fmt!r}")
@@ -521,49 +507,7 @@ def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepS
     if not isinstance(description, str):
         raise SpecError("description", f"must be a string, got {describe(description)}")
 
-    units = _table(data.get("units", {}), "units")
-    for name, unit in units.items():
-        if not isinstance(unit, str):
-            raise SpecError(f"units.{name}", f"must be a string, got {describe(unit)}")
-    study_units = study.units()
-
-    axes, swept = [], []
-    sweep = _table(data.get("sweep", {}), "sweep")
-    for name, values in sweep.items():
-        if isinstance(values, Zipped):
-            names, field_name = list(values.params), f"zip.{name}"
-        else:
-            names, field_name = [name], f"sweep.{name}"
-        swept += names
-        axes.append(make_axis(name, values, field_name, _units_for(names, units, study_units)))
-    for dim, group in _table(data.get("zip", {}), "zip").items():
-        if not isinstance(group, dict):
-            raise SpecError(f"zip.{dim}", f"must be a table of parameter = values, got "
-                                          f"{describe(group)}")
-        swept += list(group)
-        axes.append(make_axis(dim, group, f"zip.{dim}", _units_for(group, units, study_units)))
-    for axis in axes:
-        _check_units_agree(axis, units, study_units)
-        _check_units_saveable(axis, units, study_units)
-    unknown = sorted(set(units) - set(swept))
-    if unknown:  # a typo here would silently leave a coordinate without its unit
-        raise SpecError("units", f"unit(s) given for {unknown}, which are not swept; swept "
-                                 f"parameters: {sorted(swept)}")
-    if "order" in data:
-        order = data["order"]
-        dims = [a.dim for a in axes]
-        if not isinstance(order, list) or sorted(map(str, order)) != sorted(dims):
-            raise SpecError("order", f"must list every swept dimension once: {dims}; got "
-                                     f"{describe(order)}")
-        axes = [axes[dims.index(d)] for d in order]
-    if not axes and n_seeds == 1:
-        raise SpecError("sweep", "the grid is empty: give at least one swept parameter in "
-                                 "[sweep] (or [zip.NAME]), or n_seeds > 1")
-    grid = Grid(tuple(axes), int(n_seeds), int(root_seed), common)
-    if grid.n_points > MAX_POINTS:
-        raise SpecError("sweep", f"the grid has {grid.n_points:.3g} points (shape "
-                                 f"{grid.shape}), more than a sweep can hold ({MAX_POINTS:,} "
-                                 "at most)")
+    grid = spec_grid(data, study.units())
 
     params = _table(data.get("params", {}), "params")
     # None (from Python) is checked below, against the study
@@ -629,6 +573,88 @@ def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepS
     spec._params_as_written = written
     _check_utf8(spec.to_dict())
     return spec
+
+
+def spec_grid(data: dict, study_units: dict) -> Grid:
+    """The grid of spec dict ``data`` (its ``sweep``, ``zip``, ``units``, ``order``,
+    ``seed``, ``n_seeds`` and ``common_seeds``), checked; :func:`parse_spec`'s, and that
+    of a sweep folder's ``spec.toml`` read without importing its study
+    (:mod:`v1model.sweep.labels`), so that the two cannot differ.
+
+    Parameters
+    ----------
+    data : dict
+        The spec (parsed TOML, or built by :func:`v1model.sweep.run`).
+    study_units : dict
+        The study's ``PARAMETER_UNITS`` (:meth:`StudyRef.units`); {} for a ``spec.toml``,
+        whose ``[units]`` holds every unit its grid had.
+
+    Returns
+    -------
+    Grid
+
+    Raises
+    ------
+    SpecError
+        Naming the field: bad seed, n_seeds, range, unit or order, an empty grid, ...
+    """
+    common = _bool(data.get("common_seeds", False), "common_seeds")
+    root_seed = data.get("seed", 0)
+    # below 2**63: the result records it as an int64 netCDF attribute
+    if (isinstance(root_seed, bool) or not isinstance(root_seed, numbers.Integral)
+            or not 0 <= root_seed < 2**63):
+        # None and a Generator are what a study's seed takes: say why a sweep does not
+        raise SpecError("seed", f"the root seed must be an integer in [0, 2**63), got "
+                                f"{describe(root_seed)}: a sweep needs a fixed root seed, "
+                                f"from which each point's seed is derived (sweep.point_seed), "
+                                f"so that any point can be run again with its own seed "
+                                f"(resume, retry-failed); give e.g. seed=0")
+    n_seeds = data.get("n_seeds", 1)
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, numbers.Integral) or n_seeds < 1:
+        raise SpecError("n_seeds", f"must be a positive integer, got {describe(n_seeds)}")
+    units = _table(data.get("units", {}), "units")
+    for name, unit in units.items():
+        if not isinstance(unit, str):
+            raise SpecError(f"units.{name}", f"must be a string, got {describe(unit)}")
+
+    axes, swept = [], []
+    sweep = _table(data.get("sweep", {}), "sweep")
+    for name, values in sweep.items():
+        if isinstance(values, Zipped):
+            names, field_name = list(values.params), f"zip.{name}"
+        else:
+            names, field_name = [name], f"sweep.{name}"
+        swept += names
+        axes.append(make_axis(name, values, field_name, _units_for(names, units, study_units)))
+    for dim, group in _table(data.get("zip", {}), "zip").items():
+        if not isinstance(group, dict):
+            raise SpecError(f"zip.{dim}", f"must be a table of parameter = values, got "
+                                          f"{describe(group)}")
+        swept += list(group)
+        axes.append(make_axis(dim, group, f"zip.{dim}", _units_for(group, units, study_units)))
+    for axis in axes:
+        _check_units_agree(axis, units, study_units)
+        _check_units_saveable(axis, units, study_units)
+    unknown = sorted(set(units) - set(swept))
+    if unknown:  # a typo here would silently leave a coordinate without its unit
+        raise SpecError("units", f"unit(s) given for {unknown}, which are not swept; swept "
+                                 f"parameters: {sorted(swept)}")
+    if "order" in data:
+        order = data["order"]
+        dims = [a.dim for a in axes]
+        if not isinstance(order, list) or sorted(map(str, order)) != sorted(dims):
+            raise SpecError("order", f"must list every swept dimension once: {dims}; got "
+                                     f"{describe(order)}")
+        axes = [axes[dims.index(d)] for d in order]
+    if not axes and n_seeds == 1:
+        raise SpecError("sweep", "the grid is empty: give at least one swept parameter in "
+                                 "[sweep] (or [zip.NAME]), or n_seeds > 1")
+    grid = Grid(tuple(axes), int(n_seeds), int(root_seed), common)
+    if grid.n_points > MAX_POINTS:
+        raise SpecError("sweep", f"the grid has {grid.n_points:.3g} points (shape "
+                                 f"{grid.shape}), more than a sweep can hold ({MAX_POINTS:,} "
+                                 "at most)")
+    return grid
 
 
 def _check_utf8(table: dict, prefix: str = "") -> None:
