@@ -182,7 +182,8 @@ def run(
     from v1model.spiking import spiking_lca, windowed_rates
     from v1model.spiking._brian import check_synapses_fit
     from v1model.spiking.lca import simulation_parameters
-    from v1model.validation import as_generator, check_bool, check_int, check_positive
+    from v1model.validation import (as_generator, check_bool, check_int, check_positive,
+                                    label_positions)
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     check_images(images, prewhitened)
@@ -294,7 +295,11 @@ def run(
     corr = [pearson_r(codes[m], lasso) for m in encoders]
     rel = [np.linalg.norm(codes[m] - lasso) / ref_norm for m in encoders]
 
-    keep = spk["spike_sample"].values < n_raster
+    # spiking_lca's spike_sample / spike_atom are labels of its sample / atom coordinates:
+    # kept here as positions, which this file's 0 ... n - 1 coordinates label alike
+    spike_sample = label_positions(spk["spike_sample"], spk["sample"])
+    spike_atom = label_positions(spk["spike_atom"], spk["atom"])
+    keep = spike_sample < n_raster
     dims = ("sample", "atom")
     # codes of unit-norm atoms are in the units of X, as spiking_lca's code (rate * tau_m)
     # and drive say: "1" labelled the same values dimensionless in the study's file
@@ -326,9 +331,9 @@ def run(
                                {"long_name": "|code - LASSO| / |LASSO|", "units": "1"}),
             "spike_time": ("spike", spk["spike_time"].values[keep], {
                 "units": "s", "long_name": "spike time from the patch's onset"}),
-            "spike_sample": ("spike", spk["spike_sample"].values[keep], {
+            "spike_sample": ("spike", spike_sample[keep], {
                 "units": "1", "long_name": "patch the spike belongs to (index along sample)"}),
-            "spike_atom": ("spike", spk["spike_atom"].values[keep], {
+            "spike_atom": ("spike", spike_atom[keep], {
                 "units": "1", "long_name": "unit that spiked (index along atom)"}),
             "dictionary": (("atom", "y", "x"), D.reshape(n_atoms, patch_size, patch_size),
                            {"long_name": "dictionary (unit-norm atoms)", "units": "1"}),
@@ -365,6 +370,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
     from v1model.plotting.spiking import plot_code_scatter, plot_error_vs_time, plot_raster
+    from v1model.validation import label_positions
 
     plt = pyplot()
     outdir = Path(outdir)
@@ -402,12 +408,14 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         # active units
         return paths
     k = ds.sizes["atom"]
-    first = ds["spike_sample"].values == 0
+    # spike_sample / spike_atom name samples and atoms by label (a subset of ds keeps its
+    # labels): patch 0 and the atoms' rows are positions
+    first = label_positions(ds["spike_sample"], ds["sample"]) == 0
     order = np.argsort(-ds["rate"].isel(sample=0).values, kind="stable")
     n_active = int(np.count_nonzero(ds["rate"].isel(sample=0).values))
     n_show = int(min(k, max(10, n_active + 5)))  # a few silent rows below the active ones
     t = ds["spike_time"].values[first]
-    a = ds["spike_atom"].values[first]
+    a = label_positions(ds["spike_atom"], ds["atom"])[first]
     shown = np.isin(a, order[:n_show])
     remap = np.empty(k, dtype=int)
     remap[order[:n_show]] = np.arange(n_show)

@@ -423,6 +423,32 @@ def row_coords(value, n: int, dims=DATA_DIMS) -> dict:
     return coords
 
 
+def label_positions(values, labels) -> np.ndarray:
+    """The positions in ``labels`` of each of ``values``, -1 where it is not there.
+
+    Records that name rows by label (the ``spike_sample`` and ``spike_atom`` of
+    :func:`v1model.spiking.spiking_lca`, labels of its ``sample`` and ``atom``
+    coordinates) turned into the rows' positions, as drawing or indexing needs them.
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+        Labels to look up (a DataArray's values are read).
+    labels : array_like, shape (n_rows,)
+        The rows' labels in row order, unique (e.g. ``ds["atom"]``).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n,)
+        Row of each value, -1 for a value not among ``labels``.
+    """
+    import pandas as pd
+
+    index = pd.Index(np.asarray(getattr(labels, "values", labels)).reshape(-1))
+    return index.get_indexer(np.asarray(getattr(values, "values", values)).reshape(-1)
+                             ).astype(np.int64)
+
+
 #: ``units`` of a time coordinate that say seconds
 _SECONDS = ("s", "second", "seconds", "sec")
 #: ``units`` of a time coordinate in fractions of a second, and their value in s: an

@@ -663,3 +663,24 @@ def test_channels_are_one_more_spatial_axis():
                                     dtype=np.float64).analyze(X)
     summed = [[sum(correlate(x[c], k[c], "valid") for c in range(3)) for k in K] for x in X]
     np.testing.assert_allclose(valid[:, :, 0], summed, atol=1e-12)
+
+
+def test_codes_dataset_of_rate_codes_takes_the_signals_labels():
+    import xarray as xr
+
+    # the rate solvers return plain arrays: codes_dataset numbered the codes of
+    # X.isel(sample=[2, 0]) 0 and 1; given X, they keep X's labels as the spiking run's
+    rng = np.random.default_rng(1)
+    X = xr.DataArray(3 * rng.standard_normal((3, 24)), dims=("sample", "time"),
+                     coords={"sample": [10, 11, 12], "word": ("sample", ["a", "b", "c"])})
+    K = unit_kernels(rng, (2, 6))
+    sub = X.isel(sample=[2, 0])
+    phi = ConvolutionalDictionary(K, (24,), dtype=np.float64)
+    codes = encode(sub, K, 0.5, method="fista", dtype=np.float64)
+    ds = phi.codes_dataset(codes, X=sub)
+    np.testing.assert_array_equal(ds["sample"].values, [12, 10])
+    np.testing.assert_array_equal(ds["word"].values, ["c", "a"])
+    np.testing.assert_array_equal(ds["codes"].values, codes)
+    np.testing.assert_array_equal(phi.codes_dataset(codes)["sample"].values, [0, 1])
+    with pytest.raises(ValueError, match=r"X holds 3 signals but codes 2"):
+        phi.codes_dataset(codes, X=X)

@@ -539,6 +539,24 @@ def test_spiking_lca_names_the_final_error_line_and_shares_the_scatter_range(stu
     assert axes[0].get_xlim() == axes[0].get_ylim()
 
 
+def test_spiking_lca_raster_reads_spike_labels_through_the_coordinates(study_figures):
+    # spike_sample / spike_atom are labels of sample / atom (spiking_lca keeps its
+    # inputs'): read as positions, patch 0 was the one labelled 0 and atom 7 row 7
+    plain = _spiking_lca_dataset(n_sample=2, n_atom=3).assign(
+        spike_time=("spike", [0.01, 0.02, 0.03, 0.04]),
+        spike_sample=("spike", [0, 0, 1, 0]), spike_atom=("spike", [0, 1, 2, 2]))
+    plain["rate"] = (("sample", "atom"), np.array([[30.0, 10.0, 20.0], [5.0, 0.0, 0.0]]))
+    plain.attrs["n_raster"] = 2
+    labelled = plain.assign_coords(sample=[7, 3], atom=[40, 20, 30]).assign(
+        spike_sample=("spike", [7, 7, 3, 7]), spike_atom=("spike", [40, 20, 30, 30]))
+    rasters = [study_figures("spiking-lca", ds)["spiking-lca_raster.png"].axes[0]
+               for ds in (plain, labelled)]
+    points = [np.asarray(ax.collections[0].get_offsets()) for ax in rasters]
+    # patch 0's spikes on the rows of its atoms' rates (30, 20, 10: ranks 0, 2, 1)
+    np.testing.assert_array_equal(points[0], [[0.01, 0], [0.02, 2], [0.04, 1]])
+    np.testing.assert_array_equal(points[1], points[0])
+
+
 # --- rozell-2008-lca: an MSE with units, lambda at the points, 2x2 dynamics --------------
 
 def _rozell_dataset(n_levels=4):

@@ -85,3 +85,34 @@ def test_windowed_rates_of_a_labelled_run_equal_the_unlabelled_ones():
     sub = ds.sel(sample=[20, 30], atom=[1, 4])
     np.testing.assert_array_equal(windowed_rates(sub, t_stop).values,
                                   ref.values[:, [2, 0]][:, :, [4, 0]])
+
+
+def _raster_points(fig):
+    """The (time, row) of every dot of the raster ``fig``."""
+    return np.asarray(fig.axes[0].collections[0].get_offsets())
+
+
+def test_raster_of_a_labelled_subset_draws_the_rows_of_the_unlabelled_run():
+    from v1model.plotting import plot_raster
+
+    X, D = _labelled(np.arange(3), np.arange(10))
+    sub_x, sub_d = X.isel(sample=[2, 0]), D.isel(atom=[3, 9, 1])
+    ds = spiking_lca(sub_x, sub_d, 0.1, **RUN)
+    plain = spiking_lca(sub_x.values, sub_d.values, 0.1, **RUN)
+    assert set(plain["spike_atom"].values) == {0, 1, 2}  # every row has spikes to misplace
+    ref = _raster_points(plot_raster(plain["spike_time"], plain["spike_atom"], n_units=3))
+    # was: atoms 3, 9, 1 drawn on rows 3, 9, 1 of 10, and refused with n_units=3
+    drawn = plot_raster(ds["spike_time"], ds["spike_atom"], labels=ds["atom"])
+    np.testing.assert_array_equal(_raster_points(drawn), ref)
+    assert drawn.axes[0].get_ylim() == (-0.5, 2.5)  # three rows, as the atoms
+    # an order counts rows, as for the unlabelled run
+    ordered = plot_raster(ds["spike_time"], ds["spike_atom"], labels=ds["atom"],
+                          order=[2, 0, 1])
+    np.testing.assert_array_equal(
+        _raster_points(ordered),
+        _raster_points(plot_raster(plain["spike_time"], plain["spike_atom"],
+                                   order=[2, 0, 1])))
+    with pytest.raises(ValueError, match=r"spike_unit holds unit 9, not among labels"):
+        plot_raster(ds["spike_time"], ds["spike_atom"], labels=[3, 1, 7])
+    with pytest.raises(ValueError, match=r"labels must be .* unique"):
+        plot_raster(ds["spike_time"], ds["spike_atom"], labels=[3, 9, 9, 1])

@@ -511,7 +511,7 @@ class ConvolutionalDictionary:
                              "take theirs")
         return self.sample_rate if rate is None else rate
 
-    def codes_dataset(self, codes, *, sample_rate: float | None = None, **attrs):
+    def codes_dataset(self, codes, *, sample_rate: float | None = None, X=None, **attrs):
         """Codes as a labelled ``xarray.Dataset`` to keep (e.g. as netCDF).
 
         Parameters
@@ -529,6 +529,12 @@ class ConvolutionalDictionary:
             stay in ``time_sample``, and ``attrs["sample_rate_hz"]`` records
             it. Without, times are in samples and ``attrs["time_units"]``
             says so.
+        X : array_like, optional
+            The signals coded, ``(n_samples, *signal_shape)``: the ``sample``
+            coordinate takes their labels when they are a DataArray
+            (:func:`signal_row_coords`: ``X.isel(sample=[2, 0])`` gives samples 2 and 0,
+            and labels along them such as a class), else it numbers them 0, 1, ...
+            (the solvers return plain arrays, which carry none).
         **attrs
             Recorded in ``ds.attrs`` (e.g. ``lam=0.1``), made
             netCDF-safe as a save makes them (:func:`v1model.io.clean_attrs`:
@@ -559,7 +565,8 @@ class ConvolutionalDictionary:
         ValueError
             For codes of the wrong shape, a ``sample_rate`` that is not a
             positive finite number, given for images or other than the one
-            the kernels carry, or a reserved attr.
+            the kernels carry, a reserved attr, or signals ``X`` invalid or of
+            another number than the codes'.
         """
         import xarray as xr
 
@@ -606,7 +613,12 @@ class ConvolutionalDictionary:
                 time_sample=("time", onset, {"units": "samples",
                                              "long_name": "first sample of the kernel copy"}),
                 lag=lag_coordinate(self.kernel_shape[0], sample_rate))
-        coords.update(sample=np.arange(len(codes)), kernel=np.arange(self.n_kernels))
+        n_signals = len(codes) if X is None else len(self.check_signals(X, "X"))
+        if n_signals != len(codes):  # row_coords would number them 0 ... n - 1, unsaid
+            raise ValueError(f"X holds {n_signals} signals but codes {len(codes)}: give the "
+                             "signals the codes are of")
+        coords.update(signal_row_coords(X, self.ndim, len(codes)),
+                      kernel=np.arange(self.n_kernels))
         ds = xr.Dataset(
             {"codes": (("sample", "kernel") + dims, codes,
                        {"long_name": "convolutional sparse codes",
@@ -985,6 +997,36 @@ CODES_GEOMETRY = ("signal_shape", "stride", "boundary")
 #: names of a signal's axes, as :meth:`ConvolutionalDictionary.codes_dataset` writes them:
 #: sounds (time,), images (y, x), volumes (z, y, x)
 SIGNAL_DIMS = {1: ("time",), 2: ("y", "x"), 3: ("z", "y", "x")}
+
+
+def signal_row_coords(X, d: int, n: int) -> dict:
+    """The ``sample`` coordinates of the codes of ``n`` signals ``X`` of ``d`` dims.
+
+    ``X``'s own labels as :func:`~v1model.validation.row_coords` reads them (its index
+    and any other labels along its samples; an ``image`` dim read as ``sample``, as
+    :func:`signals_by_dim_name` reads it), else 0 ... n - 1 (plain arrays). Without
+    them, ``X.isel(sample=[2, 0])`` came back as samples 0 and 1.
+
+    Parameters
+    ----------
+    X : array_like or xarray.DataArray
+        The signals as given, already checked: ``(n, *signal_shape)`` or one signal.
+    d : int
+        Dims of a signal (1 sounds, 2 images, 3 volumes).
+    n : int
+        Number of signals.
+
+    Returns
+    -------
+    dict
+        Coordinates for ``assign_coords``: ``sample`` and any labels along it.
+    """
+    from ..validation import row_coords
+
+    dims = ("sample",) + SIGNAL_DIMS[d]
+    if getattr(X, "ndim", 0) == d + 1 and "image" in getattr(X, "dims", ()):
+        X = X.rename({"image": "sample"})
+    return row_coords(X, n, dims)
 
 
 def signals_by_dim_name(X, d: int, name: str = "X"):

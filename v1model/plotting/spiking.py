@@ -8,7 +8,7 @@ import numpy as np
 
 from ..analysis._common import pearson_r
 from ..validation import (by_dim_names, check_array, check_int, check_nonnegative,
-                          check_positive, code_dims)
+                          check_positive, code_dims, label_positions)
 from ._mpl import as_real, lone_point_markers, plain_log_ticks, pyplot
 
 __all__ = [
@@ -40,20 +40,22 @@ def _axes(ax, size=(4.5, 3.5)):
 
 
 def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax=None,
-                title=None, ylabel="unit", transient=None):
+                title=None, ylabel="unit", transient=None, labels=None):
     """Spike raster: one dot per spike, time (s) against unit.
 
     Parameters
     ----------
     spike_time : array_like, shape (n_spikes,)
         Spike times in seconds.
-    spike_unit : array_like of int, shape (n_spikes,)
-        Index of the unit that fired each spike, in ``[0, n_units)``. Either may
-        be a DataArray over ``spike`` (as :func:`v1model.spiking.spiking_lca`'s
-        ``spike_time`` and ``spike_atom``; any other dims are refused); when both
-        label their spikes (a ``spike`` coordinate), they are paired by label.
+    spike_unit : array_like of int (or of labels), shape (n_spikes,)
+        Index of the unit that fired each spike, in ``[0, n_units)``, or with
+        ``labels`` its label. Either may be a DataArray over ``spike`` (as
+        :func:`v1model.spiking.spiking_lca`'s ``spike_time`` and ``spike_atom``;
+        any other dims are refused); when both label their spikes (a ``spike``
+        coordinate), they are paired by label.
     n_units : int, optional
-        Number of rows (default: ``len(order)``, else the largest unit + 1).
+        Number of rows (default: ``len(labels)``, else ``len(order)``, else the
+        largest unit + 1).
     order : array_like of int, optional
         Row order, e.g. units sorted by rate: ``order[0]`` is drawn at the top,
         and the unit axis counts ranks from the top (0, 1, ...).
@@ -70,6 +72,13 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
         End of the transient in seconds (``transient_fraction * duration`` of
         a spiking run): ``[0, transient)`` is shaded and labelled as not
         counted in the rates.
+    labels : array_like, shape (n_units,), optional
+        The units' labels in row order, unique: ``spike_unit`` holds labels, each
+        spike drawn on its label's row. :func:`v1model.spiking.spiking_lca`'s
+        ``spike_atom`` holds the labels of its ``atom`` coordinate (atoms 5, 9, 1
+        of a subset of ``D``), so ``plot_raster(ds.spike_time, ds.spike_atom,
+        labels=ds.atom)`` draws atom 9 on row 1, as the run of the plain arrays
+        draws its atom 1. ``order`` and the unit axis still count rows.
 
     Returns
     -------
@@ -86,7 +95,8 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
         times, a ``t_max`` that is not a positive finite number, ``n_units < 1``,
         a negative ``transient``, spike arrays of more than one dimension, a
         DataArray over other dims than ``spike``, or spike labels that differ
-        between ``spike_time`` and ``spike_unit``.
+        between ``spike_time`` and ``spike_unit``; with ``labels``, a spike's unit
+        that is not among them, or repeated labels.
     """
     # read by position, a DataArray (spike, sample) was drawn flattened and spike labels
     # in another order paired each time with another spike's unit, unsaid
@@ -94,7 +104,11 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
                               for value, name in ((spike_time, "spike_time"),
                                                   (spike_unit, "spike_unit")))
     t = as_real(spike_time, "spike_time")
-    u = as_real(_units_by_spike_label(spike_time, spike_unit), "spike_unit", dtype=int)
+    spike_unit = _units_by_spike_label(spike_time, spike_unit)
+    if labels is not None:  # labels as positions drew atoms 5, 9, 1 on rows 5, 9 and 1
+        spike_unit, n_labels = _rows_of_labels(spike_unit, labels)
+        n_units = n_labels if n_units is None else n_units
+    u = as_real(spike_unit, "spike_unit", dtype=int)
     if t.ndim > 1:  # drawn flattened, each row's spikes beside the next row's
         raise ValueError(f"spike_time and spike_unit must be 1-D (one entry per spike), got "
                          f"shape {t.shape}")
@@ -150,6 +164,22 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     if title:
         ax.set_title(title, fontsize=9)
     return fig
+
+
+def _rows_of_labels(spike_unit, labels):
+    """``spike_unit`` (labels) as rows of ``labels`` (the units' labels in row order),
+    and the number of rows; a ValueError for repeated labels or a unit not among them."""
+    rows = np.asarray(getattr(labels, "values", labels))
+    if rows.ndim != 1 or len(np.unique(rows)) != rows.size:
+        raise ValueError(f"labels must be the units' labels in row order, 1-D and unique, "
+                         f"got {rows.tolist()[:20]!r}")
+    units = np.asarray(getattr(spike_unit, "values", spike_unit))
+    found = label_positions(units, rows).reshape(units.shape)
+    if np.any(found < 0):
+        missing = units.reshape(-1)[found.reshape(-1) < 0].tolist()
+        raise ValueError(f"spike_unit holds unit {missing[0]!r}, not among labels "
+                         f"{rows.tolist()[:20]!r}")
+    return found, rows.size
 
 
 def _units_by_spike_label(spike_time, spike_unit):

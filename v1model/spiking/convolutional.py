@@ -29,8 +29,8 @@ from ..inference._dictionary_cache import shared_sparse, values_of
 from ..progress import check_progress
 from ..validation import as_generator, check_bool, sample_rate_by_labels
 from . import _brian
-from .lca import (_membrane_time_constant, _run_network, _warn_coarse, _warn_saturated,
-                  _window_steps, simulation_parameters)
+from .lca import (_labels, _membrane_time_constant, _run_network, _warn_coarse,
+                  _warn_saturated, _window_steps, simulation_parameters)
 
 __all__ = ["spiking_convolutional_lca"]
 
@@ -139,7 +139,11 @@ def spiking_convolutional_lca(
         ``code`` = rate * tau_m (units of X), ``spike_count`` in the counting
         window, ``drive`` = Φᵀx (units of X); ``kernels``; with ``record_spikes``: ``spike_time``
         (s), ``spike_sample``, ``spike_kernel`` and ``spike_position`` (flat
-        index into the code grid, C order) over ``spike``. Parameters,
+        index into the code grid, C order) over ``spike``. The ``sample``
+        coordinate holds ``X``'s labels when it is a DataArray (and labels along
+        its samples, such as a class; ``X.isel(sample=[2, 0])`` gives samples 2
+        and 0), else 0, 1, ...; ``spike_sample`` holds those labels, not
+        positions, as :func:`v1model.spiking.spiking_lca`'s. Parameters,
         network size and wall times in ``attrs``; the geometry
         (``signal_shape``, ``stride``, ``boundary``) in the attrs of
         ``code``, ``rate``, ``spike_count`` and ``drive`` (only there since
@@ -217,7 +221,7 @@ def spiking_convolutional_lca(
     out = _run_network(drive, weights, v0, None, rng, params, record_spikes, params["dt"],
                        progress)
     _warn_saturated(out["counts"], drive, params, tau_name=tau_name)
-    return _to_dataset(phi, out, drive, params, sample_rate)
+    return _to_dataset(phi, out, drive, params, sample_rate, given)
 
 
 def _lateral_weights(phi):
@@ -274,14 +278,18 @@ def _weights_of_gram(gram):
     return weights
 
 
-def _to_dataset(phi, out, drive, p, sample_rate=None) -> xr.Dataset:
+def _to_dataset(phi, out, drive, p, sample_rate=None, given=None) -> xr.Dataset:
+    """The run ``out`` as the Dataset :func:`spiking_convolutional_lca` returns, its
+    samples labelled as those of the signals ``given`` (:meth:`codes_dataset`'s ``X``)."""
     n = len(drive)
     shape = (n, phi.n_kernels) + phi.code_shape
     start, stop = _window_steps(p)
     window = (stop - start) * p["dt"]
     counts = out["counts"].reshape(shape)
     rate = counts / window
-    ds = phi.codes_dataset(rate * p["tau_m"], sample_rate=sample_rate)
+    # X's sample labels: X.isel(sample=[2, 0]) came back as samples 0 and 1, its spikes
+    # told the same
+    ds = phi.codes_dataset(rate * p["tau_m"], sample_rate=sample_rate, X=given)
     ds = ds.rename({"codes": "code"})
     dims = ds["code"].dims
     # rate * tau_m is a LASSO code (threshold 1 unit of X): in units of X, not "1"
@@ -301,8 +309,8 @@ def _to_dataset(phi, out, drive, p, sample_rate=None) -> xr.Dataset:
         kernel, position = np.divmod(out["spike_atom"], int(np.prod(phi.code_shape)))
         ds["spike_time"] = ("spike", out["spike_time"], {"long_name": "spike time",
                                                          "units": "s"})
-        ds["spike_sample"] = ("spike", out["spike_sample"], {
-            "units": "1", "long_name": "sample of the neuron that spiked"})
+        ds["spike_sample"] = ("spike", _labels(ds, "sample", out["spike_sample"]), {
+            "units": "1", "long_name": "sample (label) of the neuron that spiked"})
         ds["spike_kernel"] = ("spike", kernel, {
             "units": "1", "long_name": "kernel of the neuron that spiked"})
         ds["spike_position"] = ("spike", position, {

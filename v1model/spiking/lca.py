@@ -76,7 +76,6 @@ import time
 import warnings
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from .._frames import user_stacklevel
@@ -94,6 +93,7 @@ from ..validation import (
     check_nonnegative,
     check_positive,
     check_probability,
+    label_positions,
 )
 from . import _brian
 
@@ -994,8 +994,8 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
     steps = np.rint(ds["spike_time"].values / dt).astype(np.int64)
     # spike_sample / spike_atom are labels of the sample / atom coordinates: a ds
     # subset with isel(sample=...) keeps the spikes of the samples it left out
-    row = pd.Index(ds["sample"].values).get_indexer(ds["spike_sample"].values)
-    col = pd.Index(ds["atom"].values).get_indexer(ds["spike_atom"].values)
+    row = label_positions(ds["spike_sample"], ds["sample"])
+    col = label_positions(ds["spike_atom"], ds["atom"])
     kept = (row >= 0) & (col >= 0)
     steps = steps[kept]
     flat = row[kept] * k + col[kept]
