@@ -57,4 +57,3 @@ def test_images_along_an_image_dim_keep_their_labels():
     plain = spiking_convolutional_lca(X.values, K, 0.5, inhibition=False, **RUN)
     _check_same_run(ds, plain, ["cat", "owl"])
     assert ds["code"].dims[0] == "sample"  # codes_dataset's name for the rows
-
