@@ -228,6 +228,11 @@ CODE_DIMS = ("sample", "atom")
 CODE_TIME_DIMS = ("time", "atom")
 #: atoms as images (fit_gabor's model, a saved network's dictionary)
 ATOM_IMAGE_DIMS = ("atom", "y", "x")
+#: the dim names the package's own arrays carry (here, the autoencoders' ``latent``, the
+#: convolutional package's, stimuli's ``image``, older tuning results' ``unit``): one of
+#: them never stands in for another dim (:func:`by_dim_names`)
+PACKAGE_DIM_NAMES = frozenset({"sample", "feature", "atom", "time", "z", "y", "x", "image",
+                               "latent", "kernel", "ky", "kx", "lag", "unit", "neuron"})
 
 
 def by_dim_names(value, dims, name: str, strict: bool = False):
@@ -236,6 +241,10 @@ def by_dim_names(value, dims, name: str, strict: bool = False):
     An ``xarray.DataArray`` with ``len(dims)`` dims is read by dim name: with
     exactly the dims ``dims``, in any order, it is transposed to that order
     (read by position, a transposed DataArray gave wrong numbers unsaid); with
+    all of them but one and one name of its own (not one of
+    :data:`PACKAGE_DIM_NAMES`), in any order, it is transposed so that its own
+    name takes the missing one's place (``("pixel", "sample")`` is read as
+    ``(sample, feature)``, as ``("sample", "pixel")`` is); with
     some of them, each in its place, or none (xarray's ``dim_0``, ..., or
     names of the caller's own), it is read by position, unless ``strict``.
     Anything else is returned as it is.
@@ -258,14 +267,16 @@ def by_dim_names(value, dims, name: str, strict: bool = False):
     Returns
     -------
     object
-        ``value``, transposed to ``dims`` when it names them all.
+        ``value``, transposed to ``dims`` when it names them all, or all but one.
 
     Raises
     ------
     ValueError
-        For a DataArray naming some of ``dims`` at other positions (e.g. dims
-        ``("pixel", "sample")`` for ``("sample", "feature")``): which axis is
-        which cannot be told; naming its dims and the expected ones. With
+        For a DataArray naming some of ``dims`` at other positions beside two or
+        more names of its own (e.g. dims ``("x", "row", "col")`` for ``("atom",
+        "y", "x")``) or beside one of :data:`PACKAGE_DIM_NAMES` (``("latent",
+        "feature")`` for ``("sample", "latent")``): which axis is which cannot be
+        told; naming its dims and the expected ones. With
         ``strict``, for a DataArray with any other dims than ``dims``.
     """
     if not isinstance(value, xr.DataArray):
@@ -282,6 +293,14 @@ def by_dim_names(value, dims, name: str, strict: bool = False):
     if set(given) == set(dims):
         return value.transpose(*dims)
     misplaced = [d for i, d in enumerate(given) if d in dims and dims[i] != d]
+    others = [d for d in given if d not in dims]
+    if misplaced and len(others) == 1 and others[0] not in PACKAGE_DIM_NAMES:
+        # all of dims named but one, whose place the one other name takes: X over
+        # ("pixel", "sample") is read as (sample, pixel), as ("sample", "pixel") is (it
+        # was refused); not a name of the package's own, which means another axis
+        # (codes Z over (latent, feature) are not (sample, latent))
+        missing = next(d for d in dims if d not in given)
+        return value.transpose(*(others[0] if d == missing else d for d in dims))
     if misplaced:
         raise ValueError(
             f"{name} is a DataArray with dims {given}: expected {dims} in any order (read "

@@ -86,10 +86,13 @@ def test_cosine_similarity_of_dataarrays_aligns_their_dims_by_name():
     np.testing.assert_allclose(cosine_similarity(da.transpose("x", "atom", "y"),
                                                  db.transpose("y", "x", "atom")),
                                by_x, rtol=1e-12)
-    with pytest.raises(ValueError, match=r"^b is a DataArray with dims \('atom', 'x', 'row'\): "
+    # one name of its own takes the place of the dim it does not name: row is y
+    np.testing.assert_allclose(cosine_similarity(da, xr.DataArray(b, dims=("atom", "x", "row"))),
+                               cosine_similarity(a, b.transpose(0, 2, 1)), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"^b is a DataArray with dims \('x', 'row', 'col'\): "
                                          r"expected \('atom', 'y', 'x'\) in any order \(read "
                                          r"by name\), got \['x'\] at other positions"):
-        cosine_similarity(da, xr.DataArray(b, dims=("atom", "x", "row")))
+        cosine_similarity(da, xr.DataArray(b, dims=("x", "row", "col")))
     # plain arrays, or dims of other names, stay read by position
     np.testing.assert_allclose(cosine_similarity(da, b.transpose(0, 2, 1)),
                                cosine_similarity(a, b.transpose(0, 2, 1)), rtol=0)

@@ -380,9 +380,12 @@ def test_kernels_given_as_a_dataarray_are_read_by_dim_name():
     np.testing.assert_array_equal(ConvolutionalNetwork(da).kernels, kernels)
     np.testing.assert_array_equal(encode(X, da, 0.1, method="fista"),
                                   encode(X, kernels, 0.1, method="fista"))
+    # row takes ky's place (was refused)
+    np.testing.assert_array_equal(ConvolutionalNetwork(
+        xr.DataArray(kernels.transpose(0, 2, 1), dims=("kernel", "kx", "row"))).kernels, kernels)
     with pytest.raises(ValueError, match=r"^kernels is a DataArray with dims \('kernel', "
-                                         r"'kx', 'row'\): expected \('kernel', 'ky', 'kx'\)"):
-        ConvolutionalNetwork(xr.DataArray(kernels, dims=("kernel", "kx", "row")))
+                                         r"'kx', 'x'\): expected \('kernel', 'ky', 'kx'\)"):
+        ConvolutionalNetwork(xr.DataArray(kernels, dims=("kernel", "kx", "x")))
 
 
 def test_a_sound_network_keeps_its_sample_rate(tmp_path):
@@ -652,9 +655,9 @@ def test_signals_naming_their_dims_elsewhere_are_refused(name, call):
     import xarray as xr
 
     (X, kernels), _ = _images_and_sounds()
-    da = xr.DataArray(X, dims=("sample", "x", "row"))
+    da = xr.DataArray(X, dims=("sample", "x", "time"))  # a package name: not read as y
     with pytest.raises(ValueError, match=rf"^{name} is a DataArray with dims \('sample', 'x', "
-                                         rf"'row'\): expected \('sample', 'y', 'x'\) in any "
+                                         rf"'time'\): expected \('sample', 'y', 'x'\) in any "
                                          rf"order \(read by name\), got \['x'\] at other "
                                          rf"positions"):
         call(da, kernels)

@@ -298,23 +298,39 @@ def test_dataarrays_are_read_by_dim_name(method):
                                   encode(X, D, method, dtype=np.float64, **kwargs))
 
 
-def test_a_dataarray_naming_its_dims_elsewhere_is_refused():
+def test_a_dataarray_naming_one_of_its_dims_elsewhere_is_read_by_name():
+    # X over ("pixel", "sample") was refused ("got ['sample'] at other positions") while
+    # ("sample", "pixel") was read by position: the one name of its own takes the place
+    # of the dim it does not name
     rng = np.random.default_rng(0)
     D = rng.standard_normal((16, 16))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
-    X = xr.DataArray(rng.standard_normal((16, 16)), dims=("pixel", "sample"))
-    with pytest.raises(ValueError, match=r"^X is a DataArray with dims \('pixel', 'sample'\): "
-                                         r"expected \('sample', 'feature'\) in any order \(read "
-                                         r"by name\), got \['sample'\] at other positions"):
-        encode(X, D, "fista", lam=0.1)
-    with pytest.raises(ValueError, match=r"^D is a DataArray with dims \('pixel', 'atom'\): "
-                                         r"expected \('atom', 'feature'\) in any order"):
-        encode(X.values, xr.DataArray(D, dims=("pixel", "atom")), "fista", lam=0.1)
-    # dims of the caller's own names, or the right one in its place: read by position
-    A = encode(X.values, D, "fista", lam=0.1)
+    values = rng.standard_normal((16, 16))  # square: read by position, it would run too
+    A = encode(values.T, D, "fista", lam=0.1, dtype=np.float64)
+    X = xr.DataArray(values, dims=("pixel", "sample"))
+    np.testing.assert_array_equal(encode(X, D, "fista", lam=0.1, dtype=np.float64), A)
     np.testing.assert_array_equal(
-        encode(xr.DataArray(X.values, dims=("sample", "pixel")), D, "fista", lam=0.1), A)
-    np.testing.assert_array_equal(encode(xr.DataArray(X.values), D, "fista", lam=0.1), A)
+        encode(values.T, xr.DataArray(D.T, dims=("pixel", "atom")), "fista", lam=0.1,
+               dtype=np.float64), A)
+    # dims of the caller's own names, or the right one in its place: read by position
+    np.testing.assert_array_equal(
+        encode(xr.DataArray(values.T, dims=("sample", "pixel")), D, "fista", lam=0.1,
+               dtype=np.float64), A)
+    np.testing.assert_array_equal(encode(xr.DataArray(values.T), D, "fista", lam=0.1,
+                                         dtype=np.float64), A)
+
+
+def test_a_dataarray_naming_its_dims_elsewhere_beside_two_of_its_own_is_refused():
+    # atoms as images (atom, y, x) given over ("x", "row", "col"): which of row and col
+    # is y cannot be told
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((16, 4, 4))
+    D /= np.linalg.norm(D.reshape(16, -1), axis=1)[:, None, None]
+    X = rng.standard_normal((5, 16))
+    with pytest.raises(ValueError, match=r"^D is a DataArray with dims \('x', 'row', 'col'\): "
+                                         r"expected \('atom', 'y', 'x'\) in any order \(read "
+                                         r"by name\), got \['x'\] at other positions"):
+        encode(X, xr.DataArray(D, dims=("x", "row", "col")), "fista", lam=0.1)
 
 
 def test_lca_positive_that_contradicts_the_threshold_is_refused_as_by_the_network():

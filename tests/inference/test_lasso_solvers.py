@@ -193,9 +193,12 @@ def test_objective_and_kkt_read_dataarrays_by_dim_name():
     C = xr.DataArray(X @ D.T - A @ D @ D.T, dims=("sample", "atom"))
     np.testing.assert_allclose(kkt_violation(Ad, C.T, lam), kkt_violation(A, C.values, lam))
     assert kkt_violation(Ad, C.T, lam).max() < 1e-6 * lam
+    # one dim of its own name takes the missing one's place (was refused)
+    assert lasso_objective(xr.DataArray(X.T, dims=("pixel", "sample")), D, A, lam) == (
+        pytest.approx(by_hand.sum(), rel=1e-12))
     # dims that cannot be told apart are refused, naming them
-    with pytest.raises(ValueError, match=r"X is a DataArray with dims \('pixel', 'sample'\)"):
-        lasso_objective(xr.DataArray(X.T, dims=("pixel", "sample")), D, A, lam)
+    with pytest.raises(ValueError, match=r"X is a DataArray with dims \('atom', 'sample'\)"):
+        lasso_objective(xr.DataArray(X.T, dims=("atom", "sample")), D, A, lam)
 
 
 @pytest.mark.parametrize(

@@ -370,8 +370,12 @@ def test_rf_helpers_read_a_transposed_dataarray_by_dim_name():
     np.testing.assert_allclose(rf_overlap(fields), want, atol=1e-12)
     flat = xr.DataArray(Q.reshape(3, -1), dims=("neuron", "feature"))
     np.testing.assert_allclose(rf_overlap(flat.T), want, atol=1e-12)
+    # row takes x's place (was refused); a package name (time) does not
+    np.testing.assert_allclose(
+        rf_spread(xr.DataArray(Q.transpose(1, 0, 2), dims=("y", "neuron", "row"))),
+        [0.0, 2.0, 1.0], atol=1e-12)
     with pytest.raises(ValueError, match="Q is a DataArray with dims"):
-        rf_spread(xr.DataArray(Q.transpose(1, 0, 2), dims=("y", "neuron", "row")))
+        rf_spread(xr.DataArray(Q.transpose(1, 0, 2), dims=("y", "neuron", "time")))
 
 
 @pytest.mark.parametrize(
@@ -886,15 +890,16 @@ def test_image_batches_are_sample_patches_draws_checked_once(monkeypatch):
     assert len(checks) == before and np.isfinite(ds["Q"].values).all()
 
 
-def test_inference_refuses_a_dataarray_naming_its_samples_elsewhere():
-    # X with dims (pixel, sample) was read by position (pixels as samples); refused before
-    # any simulation
+def test_inference_reads_a_dataarray_naming_its_samples_elsewhere_by_name():
+    # X with dims (pixel, sample) was read by position (pixels as samples), then refused;
+    # its one other dim takes the place of feature, as encode reads it
     rng = np.random.default_rng(0)
     X = xr.DataArray(rng.standard_normal((16, 5)), dims=("pixel", "sample"))
     Q = rng.standard_normal((8, 16))
-    with pytest.raises(ValueError, match=r"^X is a DataArray with dims \('pixel', 'sample'\): "
-                                         r"expected \('sample', 'feature'\) in any order"):
-        sailnet_inference(X, Q, np.zeros((8, 8)), np.ones(8))
+    np.testing.assert_array_equal(
+        np.asarray(sailnet_inference(X, Q, np.zeros((8, 8)), np.ones(8), dtype=np.float64)),
+        np.asarray(sailnet_inference(X.values.T, Q, np.zeros((8, 8)), np.ones(8),
+                                     dtype=np.float64)))
 
 
 @pytest.mark.brian2

@@ -436,9 +436,12 @@ def test_waveforms_as_a_dataarray_are_read_by_dim_name():
         np.testing.assert_array_equal(X, want)
         # each segment lies within one recording (offsets 100 apart, noise s.d. 1)
         assert np.all(np.ptp(np.round(X / 100), axis=1) <= 1)
+    # excerpt takes sample's place (was refused)
+    np.testing.assert_array_equal(
+        sample_segments(da.rename(sample="excerpt").T, 16, 50, seed=0), want)
     with pytest.raises(ValueError, match=r"^waveforms is a DataArray with dims \('time', "
-                                         r"'excerpt'\): expected \('sample', 'time'\)"):
-        sample_segments(da.rename(sample="excerpt").T, 16, 50, seed=0)
+                                         r"'feature'\): expected \('sample', 'time'\)"):
+        sample_segments(da.rename(sample="feature").T, 16, 50, seed=0)
 
 
 def test_load_wav_folder_draws_a_bar_over_the_files(record_bars, tmp_path):

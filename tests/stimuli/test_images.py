@@ -792,9 +792,13 @@ def test_a_dataarray_of_images_is_read_by_dim_name():
     pixels = (rng.random((2, 16, 20)) * 255).astype(np.uint8)
     view = xr.DataArray(pixels, dims=("image", "y", "x")).transpose("image", "x", "y")
     np.testing.assert_array_equal(load_images(view), load_images(pixels))
-    with pytest.raises(ValueError, match=r"^images is a DataArray with dims \('image', 'x', "
-                                         r"'row'\): expected \('image', 'y', 'x'\) in any order"):
-        sample_patches(xr.DataArray(images, dims=("image", "x", "row")), size=8, n=20)
+    # one dim of its own name takes the missing one's place (row is y; was refused)
+    np.testing.assert_array_equal(
+        sample_patches(xr.DataArray(images.transpose(0, 2, 1), dims=("image", "x", "row")),
+                       size=8, n=20, seed=0), ref)
+    with pytest.raises(ValueError, match=r"^images is a DataArray with dims \('x', 'row', "
+                                         r"'col'\): expected \('image', 'y', 'x'\) in any order"):
+        sample_patches(xr.DataArray(images, dims=("x", "row", "col")), size=8, n=20)
 
 
 def test_whiten_returns_a_dataarray_with_its_dims_coords_attrs_and_the_whitened_mark():
@@ -850,10 +854,13 @@ def test_a_dataarray_of_images_may_call_its_pictures_sample():
         np.testing.assert_allclose(whiten(view).transpose(*da.dims), whiten(images), rtol=0,
                                    atol=1e-12)
         np.testing.assert_array_equal(load_images(view), images)
-    with pytest.raises(ValueError, match=r"^images is a DataArray with dims \('sample', 'x', "
-                                         r"'row'\): expected \('sample', 'y', 'x'\) in any "
+    np.testing.assert_array_equal(  # row takes y's place (was refused)
+        sample_patches(xr.DataArray(images.transpose(0, 2, 1), dims=("sample", "x", "row")),
+                       size=8, n=20, seed=0), ref)
+    with pytest.raises(ValueError, match=r"^images is a DataArray with dims \('x', 'row', "
+                                         r"'col'\): expected \('image', 'y', 'x'\) in any "
                                          r"order"):
-        sample_patches(xr.DataArray(images, dims=("sample", "x", "row")), size=8, n=20)
+        sample_patches(xr.DataArray(images, dims=("x", "row", "col")), size=8, n=20)
 
 
 def test_load_whitened_refuses_to_resize_whitened_pictures(tmp_path, shared_data):

@@ -30,9 +30,10 @@ def atoms_as_images(atoms, shape=None, name: str = "atoms", dtype=np.float64):
     A 2-D input of non-square atoms needs ``shape=(height, width)``. A 3-D
     ``xarray.DataArray`` with dims named ``atom``, ``y``, ``x`` is read by name,
     in any order (:data:`IMAGE_DIMS`), and a 2-D one with dims ``atom``, ``feature``
-    too (:data:`~v1model.validation.DICTIONARY_DIMS`); one naming some of them at
-    other positions is refused, and one with xarray's unnamed dims (``dim_0``, ...)
-    is read by position.
+    too (:data:`~v1model.validation.DICTIONARY_DIMS`), also with one dim of another
+    name in the place of the one it lacks; one naming some of them at other positions
+    beside two or more other names is refused, and one with xarray's unnamed dims
+    (``dim_0``, ...) is read by position.
     """
     atoms = atoms_by_dim_names(atoms, name)
     arr = check_array(atoms, name, ndim=(2, 3), dtype=dtype)

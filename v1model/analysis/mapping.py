@@ -69,8 +69,10 @@ def cosine_similarity(a, b):
         At least 2-D: row ``i`` of ``a`` is compared with row ``i`` of ``b``.
         For two single vectors pass ``a[None]`` and ``b[None]``. Two
         ``xarray.DataArray`` with the same dims in different orders are
-        compared by dim name (``b`` transposed to ``a``'s order); ``b`` naming
-        some of ``a``'s dims at other positions is refused; else by position.
+        compared by dim name (``b`` transposed to ``a``'s order, a single dim of
+        its own name taking the place of the one it lacks); ``b`` naming some of
+        ``a``'s dims at other positions beside two or more of its own is refused;
+        else by position.
 
     Returns
     -------
@@ -82,7 +84,8 @@ def cosine_similarity(a, b):
     ------
     ValueError
         For inputs with fewer than 2 dimensions, of different shapes, or
-        non-finite, or a DataArray ``b`` naming ``a``'s dims at other positions.
+        non-finite, or a DataArray ``b`` naming ``a``'s dims at other positions
+        beside two or more dims of its own.
     """
     if isinstance(a, xr.DataArray):
         # b in a's dim order, by name (read by position, rfs (atom, x, y) beside atoms

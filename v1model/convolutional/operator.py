@@ -1033,10 +1033,10 @@ def signals_by_dim_name(X, d: int, name: str = "X"):
     """``X`` as given, or, for an ``xarray.DataArray`` of ``d`` signal dims
     (:data:`SIGNAL_DIMS`) with or without a first one, ``sample`` (``image`` for a
     stack of images, as :mod:`stimuli.images` names it), with its axes in that order
-    when it names them (:func:`~v1model.validation.by_dim_names`; one naming them at
-    other positions is refused): read by position, sounds (time, sample) were taken
-    as that many sounds of one sample each, and images (sample, x, y) transposed,
-    unsaid."""
+    when it names them, or all but one (:func:`~v1model.validation.by_dim_names`; one
+    naming them at other positions beside two or more other names is refused): read
+    by position, sounds (time, sample) were taken as that many sounds of one sample
+    each, and images (sample, x, y) transposed, unsaid."""
     ndim = getattr(X, "ndim", 0)
     if d not in SIGNAL_DIMS or ndim not in (d, d + 1) or ndim == 1:  # one sound: one order
         return X
