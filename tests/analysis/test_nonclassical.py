@@ -697,3 +697,15 @@ def test_probes_of_a_labelled_selection_measure_the_labelled_units(gabor_atoms):
                                          r"atoms \[1\]"):
         cross_orientation_suppression(encoder, SHAPE, sel.orientation, sel.frequency,
                                       centers=centers, units=[0])
+
+
+@pytest.mark.parametrize("probe", [size_tuning, cross_orientation_suppression, length_tuning])
+def test_centers_off_the_patch_are_refused_by_name(probe):
+    """(30, 30) on a 16 x 16 patch was accepted: every aperture fell off the image."""
+    def encoder(X):  # never reached: the centre is refused first
+        raise AssertionError("encoder called")
+    with pytest.raises(ValueError, match=r"centers must lie on the 16 x 16 patch.*30"):
+        probe(encoder, 16, 0.0, 0.1, centers=(30, 30))
+    # the patch's corners are on it: refused only beyond its pixels' extent
+    with pytest.raises(ValueError, match=r"centers.*unit 1 of the selection"):
+        probe(encoder, 16, [0.0, 0.0], [0.1, 0.1], centers=[(0, 15), (15.6, 0)])

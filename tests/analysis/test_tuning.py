@@ -1240,3 +1240,13 @@ def test_drifting_gratings_are_made_one_batch_at_a_time(rng):
             np.testing.assert_allclose(resp.response.values[i, j],
                                        frames.reshape(len(frames), -1) @ W.T, rtol=0,
                                        atol=1e-12)
+
+
+def test_circular_variance_degrees_suggest_radians():
+    """Degrees got "must sample [0, pi) evenly" with no word of radians."""
+    from v1model.analysis import circular_variance
+    degrees = np.arange(0, 180, 22.5)
+    with pytest.raises(ValueError, match=r"orientations must be in radians.*np\.radians"):
+        circular_variance(np.ones(8), degrees)
+    # the same grid in radians: an untuned curve has circular variance 1 (analytic)
+    assert circular_variance(np.ones(8), np.radians(degrees)) == pytest.approx(1.0, abs=1e-12)

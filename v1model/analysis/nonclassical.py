@@ -76,6 +76,14 @@ def _unit_parameters(orientation, frequency, centers, units, shape):
             raise ValueError(f"centers must be (x0, y0) or one (x0, y0) per unit, shape "
                              f"(n_units, 2), got shape {c.shape}")
         c = np.atleast_2d(c)
+        # (30, 30) on a 16 x 16 patch drew every aperture off the image, unsaid: the
+        # responses were those of a blank; a centre must lie on the patch's pixels
+        off = ((c[:, 0] < -0.5) | (c[:, 0] > w - 0.5) | (c[:, 1] < -0.5) | (c[:, 1] > h - 0.5))
+        if np.any(off):
+            raise ValueError(
+                f"centers must lie on the {h} x {w} patch (x0 in [-0.5, {w - 0.5:g}], y0 in "
+                f"[-0.5, {h - 0.5:g}], pixels), got {describe(c[off][0].tolist())} for unit "
+                f"{int(np.flatnonzero(off)[0])} of the selection ({int(off.sum())} off the patch)")
     n_sel = max(len(o), len(f), len(c))
     if units is None:
         units = np.arange(n_sel)
@@ -282,7 +290,8 @@ def size_tuning(
     orientation, frequency : float or array_like, shape (n_selected,)
         Each selected unit's grating (radians; cycles/pixel in (0, 0.5]).
     centers : array_like, shape (2,) or (n_selected, 2), optional
-        Receptive-field centres ``(x0, y0)`` in pixels (column, row); default
+        Receptive-field centres ``(x0, y0)`` in pixels (column, row), on the
+        patch (x0 in [-0.5, width - 0.5], y0 in [-0.5, height - 0.5]); default
         the middle of the patch.
     diameters : int or array_like, default 16
         Disc diameters in pixels (> 0, none repeated). An int n gives n

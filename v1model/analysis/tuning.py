@@ -306,7 +306,8 @@ def circular_variance(curve, orientations, axis=None):
         not a dim of the DataArray, or an int other than -1 on curves
         ``(orientation, atom)``), a number
         of ``orientations`` other than ``curve``'s length along ``axis``, or
-        ``orientations`` that do not sample [0, pi) evenly (modulo pi).
+        ``orientations`` that do not sample [0, pi) evenly (modulo pi) or exceed
+        2 pi in magnitude (degrees: the message suggests ``np.radians``).
     """
     if axis is None:
         # the dim by its name: by position, curves (orientation, frequency, atom) ran over
@@ -320,7 +321,10 @@ def circular_variance(curve, orientations, axis=None):
     if curve.ndim == 0:
         raise ValueError(f"curve must have an orientation axis, got a scalar {curve!r}")
     index = check_axis(index, curve.ndim)
-    orientations = check_array(orientations, "orientations", ndim=1)
+    # degrees (np.arange(0, 180, 22.5)) met "must sample [0, pi) evenly" with no word of
+    # radians, where grating_responses suggests np.radians
+    orientations = _check_radians(check_array(orientations, "orientations", ndim=1),
+                                  "orientations")
     if len(orientations) != curve.shape[index]:
         raise ValueError(f"orientations has {len(orientations)} values but curve has "
                          f"{curve.shape[index]} along axis {axis!r} (shape {curve.shape})")
