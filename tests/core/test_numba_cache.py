@@ -162,12 +162,16 @@ def test_no_cached_kernel_calls_a_cached_kernel_of_another_module():
 CD_CODES = textwrap.dedent("""
     import numpy as np
     from v1model.inference import lasso_cd
+    from v1model.inference.coordinate_descent import _cd_kernel
     rng = np.random.default_rng(3)
     D = rng.standard_normal((24, 16))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
     X = rng.standard_normal((40, 16))
     for dtype in (np.float64, np.float32):
         print(lasso_cd(X, D, 0.1, tol=1e-4, dtype=dtype, progress=False).tobytes().hex())
+    # how each kernel came into the process: the last line, compared apart from the codes
+    print(f"hits={sum(_cd_kernel.stats.cache_hits.values())}",
+          f"misses={sum(_cd_kernel.stats.cache_misses.values())}")
 """)
 
 
@@ -190,6 +194,9 @@ def test_cd_codes_are_the_same_whether_the_kernel_is_compiled_or_loaded(tmp_path
         assert out.returncode == 0, out.stderr[-2000:]
         runs.append(out.stdout.split())
     assert list((tmp_path / "numba").rglob("*.nbc"))  # the second run had a cache to load
-    compiled, loaded = runs
+    # and loaded both kernels from it: a .nbc alone did not show that it was read (a cache
+    # the second run ignored or invalidated compiled again, and the codes agreed vacuously)
+    assert [run[2:] for run in runs] == [["hits=0", "misses=2"], ["hits=2", "misses=0"]]
+    compiled, loaded = (run[:2] for run in runs)
     assert len(compiled) == 2
     assert compiled == loaded
