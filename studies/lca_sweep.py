@@ -28,7 +28,8 @@ and :func:`plot_sweep` draws the trade-off from the assembled result.
 Defaults and their sources
 --------------------------
 - 8x8 patches of the whitened photographs bundled with scikit-image
-  (variance 0.1 per pixel as in sparsenet); LCA time constant 10 ms
+  (``whiten`` scales them to variance 0.1 per pixel; Olshausen's own
+  whitened images measure 0.079, 2026-12-08); LCA time constant 10 ms
   (Rozell et al. 2008).
 - Dictionaries are learned *quickly* (400 minibatch updates of 100 patches,
   FISTA codes, learning rate 1 decaying to 0.1): enough for localized,

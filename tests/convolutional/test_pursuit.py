@@ -335,7 +335,6 @@ def test_warns_when_the_target_is_not_met():
 def test_target_warning_is_a_convergence_warning_naming_the_rows():
     # a UserWarning counting the signals, which a filter of the solvers'
     # ConvergenceWarning let through; rows 1 and 3 are zero and meet any target
-    from v1model.inference import ConvergenceWarning
 
     phi, X = make_problem("1d-valid-s2", seed=7)
     X[[1, 3]] = 0.0
@@ -507,7 +506,6 @@ def test_a_callers_tally_counts_the_signals_left_short_instead_of_a_warning():
     was not reached for are counted in that tally, in this thread's context, not warned
     of: a study that acted on the warning caught it with warnings.catch_warnings, one
     per process, which took other threads' warnings too. Outside, the warning stays."""
-    from v1model.inference import ConvergenceWarning
     from v1model.inference._common import tally_not_converged
 
     rng = np.random.default_rng(0)
