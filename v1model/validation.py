@@ -228,11 +228,13 @@ CODE_DIMS = ("sample", "atom")
 CODE_TIME_DIMS = ("time", "atom")
 #: atoms as images (fit_gabor's model, a saved network's dictionary)
 ATOM_IMAGE_DIMS = ("atom", "y", "x")
-#: the dim names the package's own arrays carry (here, the autoencoders' ``latent``, the
-#: convolutional package's, stimuli's ``image``, older tuning results' ``unit``): one of
-#: them never stands in for another dim (:func:`by_dim_names`)
-PACKAGE_DIM_NAMES = frozenset({"sample", "feature", "atom", "time", "z", "y", "x", "image",
-                               "latent", "kernel", "ky", "kx", "lag", "unit", "neuron"})
+#: the dim names the package's own arrays carry (those above, and the autoencoders'
+#: ``latent``, the convolutional package's, stimuli's ``image``, older tuning results'
+#: ``unit``, SAILnet's ``neuron``): one of them never stands in for another dim
+#: (:func:`by_dim_names`)
+PACKAGE_DIM_NAMES = frozenset(DATA_DIMS + DICTIONARY_DIMS + CODE_DIMS + CODE_TIME_DIMS
+                              + ATOM_IMAGE_DIMS) | {"z", "image", "latent", "kernel", "ky",
+                                                    "kx", "lag", "unit", "neuron"}
 
 
 def by_dim_names(value, dims, name: str, strict: bool = False):
